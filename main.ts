@@ -11,7 +11,7 @@ import { processIo } from "./lib/io.ts";
 /** Runs banwatch with `args` and resolves to the process exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   try {
-    return await dispatch(args, COMMANDS, { io: processIo(), now: () => Date.now() });
+    return await dispatch(args, COMMANDS, { io: processIo(), now: () => Date.now() / 1000 });
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const line of error.problems) console.error(line);

@@ -4,7 +4,7 @@ import type { Io } from "./io.ts";
 export interface CommandContext {
   /** Output streams. */
   io: Io;
-  /** The current time in ms since the epoch (the only clock commands read). */
+  /** The current time in seconds since the epoch (the only clock commands read). */
   now: () => number;
 }
 
