@@ -6,13 +6,15 @@
  */
 
 /** Permissions: read config/logs/state, write state and socket, run the firewall program,
- * read TZ, list the host's own interface addresses. */
+ * read TZ, sys (interface addresses, and umask so the socket is born 0600), and net for the control socket (Deno asks
+ * net access for unix sockets, scoped to the exact path, and the path is configurable). */
 export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-read",
   "--allow-write",
   "--allow-run",
   "--allow-env",
-  "--allow-sys=hostname,networkInterfaces",
+  "--allow-sys",
+  "--allow-net",
 ];
 
 /** V8 falls back to its linear-time engine when a regex backtracks too much. */

@@ -1,0 +1,759 @@
+/**
+ * The imperative shell of `banwatch run`: wires log tails -> filters -> ban decisions ->
+ * state database -> firewall, and answers the control socket.
+ *
+ * Exactly once: each batch of lines is handled, then its file position is saved in the SAME
+ * SQLite transaction as the windows, bans and history those lines produced. Firewall changes
+ * run after the commit; a ban row stays `applied = 0` until the firewall confirms, and a ban
+ * row is only deleted once its firewall entry is gone, so the database always says which
+ * entries banwatch owns. At start the tables are reconciled with the database.
+ *
+ * Time policy: failure windows use each line's own time (future times are clamped to now,
+ * lines older than `findtime` are not counted); a ban starts when it is decided (`now`).
+ * @module
+ */
+import { type Cidr, parseCidr, parseIp } from "./address.ts";
+import {
+  activeBans,
+  type BanAction,
+  type BanRecord,
+  type BanState,
+  banStats,
+  createBanState,
+  expireBans,
+  manualBan,
+  manualUnban,
+  nextExpiry,
+  recordFailure,
+  restoreBan,
+  restoreHistory,
+  restorePrefix,
+  restoreWindow,
+  takeDirty,
+  unbanAll,
+} from "./ban_manager.ts";
+import type { BackendKind, Config, JailConfig } from "./config.ts";
+import type {
+  BannedEntry,
+  ControlHandler,
+  JailFileStatus,
+  JailStatus,
+  StatusReport,
+} from "./control.ts";
+import type { Runner } from "./exec.ts";
+import { type CompiledFilter, compileFilter, matchLine } from "./filter.ts";
+import { type Backend, createBackend, type FirewallChange, reconcile } from "./firewall/mod.ts";
+import { createIgnoreChecks, type IgnoreChecks, policyOf } from "./jail_policy.ts";
+import type { Logger } from "./log.ts";
+import { type Batch, expandLogPaths, LogTail, type SavedPosition } from "./poller.ts";
+import { openStore, type Store, type StoredBan } from "./store.ts";
+import { formatDuration } from "./duration.ts";
+import { VERSION } from "./version.ts";
+import { UsageError } from "./errors.ts";
+import type { BanPolicy } from "./ban_manager.ts";
+
+/** How the daemon is set up. */
+export interface DaemonOptions {
+  /** The validated configuration. */
+  config: Config;
+  /** Where events go (one line each). */
+  logger: Logger;
+  /** Wall clock, epoch seconds. */
+  now: () => number;
+  /** Runs firewall programs. */
+  runner: Runner;
+  /** The host's own addresses (never banned while `ignoreself`). */
+  ownAddresses?: readonly Cidr[];
+  /** Use this backend for every jail (the demo uses "dry-run"). */
+  backendOverride?: BackendKind;
+  /** Replay: the clock is the newest line time seen, and the logs are read once to the end. */
+  replay?: boolean;
+  /** Loads the configuration again for `reload` (validation errors throw ConfigError). */
+  reloadConfig?: () => Promise<Config>;
+  /** The process id reported by `status`. */
+  pid?: number;
+}
+
+interface JailRuntime {
+  config: JailConfig;
+  filter: CompiledFilter;
+  policy: BanPolicy;
+  checks: IgnoreChecks;
+  backend: Backend;
+  backendKind: BackendKind;
+  paths: Set<string>;
+  totalBanned: number;
+  totalUnbanned: number;
+}
+
+interface TailRuntime {
+  tail: LogTail;
+  jails: JailRuntime[];
+  lastRead: number | undefined;
+}
+
+interface PendingChange extends FirewallChange {
+  jail: string;
+  backendKind: BackendKind;
+}
+
+const TURNED_OVER = "logfile turned over";
+const MAX_BACKOFF = 60;
+
+function changeKey(c: { backendKind: string; table: string; target: string }): string {
+  return `${c.backendKind}\u0000${c.table}\u0000${c.target}`;
+}
+
+function toBanRecord(row: StoredBan): BanRecord {
+  const origin = row.origin === "manual" || row.origin === "restored" ? row.origin : "auto";
+  return {
+    jail: row.jail,
+    target: row.target,
+    since: row.since,
+    until: row.until,
+    failures: row.failures,
+    banCount: row.banCount,
+    origin,
+    ...(row.line === undefined ? {} : { line: row.line }),
+  };
+}
+
+function toEntry(ban: BanRecord): BannedEntry {
+  return {
+    jail: ban.jail,
+    target: ban.target,
+    since: ban.since,
+    until: Number.isFinite(ban.until) ? ban.until : null,
+    failures: ban.failures,
+    banCount: ban.banCount,
+    origin: ban.origin,
+  };
+}
+
+/** Strips /32 and /128 for messages about single addresses. */
+function shortTarget(target: string): string {
+  return target.replace(/\/(32|128)$/, "");
+}
+
+/** The running daemon; also the control socket's handler. */
+export class Daemon implements ControlHandler {
+  #options: DaemonOptions;
+  #config: Config;
+  #logger: Logger;
+  #store: Store;
+  #state: BanState;
+  #jails = new Map<string, JailRuntime>();
+  #tails = new Map<string, TailRuntime>();
+  #backends = new Map<BackendKind, Backend>();
+  #pending = new Map<string, PendingChange>();
+  #backoffUntil = 0;
+  #backoff = 0;
+  #replayNow = 0;
+  #configLoadedAt: number;
+  #startedAt: number;
+  #positions = new Map<string, SavedPosition>();
+  #prepared = new Set<string>();
+  #busy: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(options: DaemonOptions, store: Store) {
+    this.#options = options;
+    this.#config = options.config;
+    this.#logger = options.logger;
+    this.#store = store;
+    this.#state = createBanState({ maxTracked: options.config.global.maxTracked });
+    this.#configLoadedAt = options.now();
+    this.#startedAt = options.now();
+  }
+
+  /** Opens the state, restores bans and windows, reconciles the firewall and opens the logs. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const dir = options.config.global.stateDir;
+    const store = openStore(`${dir}/state.db`, { logger: options.logger, now: options.now });
+    const daemon = new Daemon(options, store);
+    try {
+      await daemon.#init();
+    } catch (error) {
+      await daemon.close({ unban: false });
+      throw error;
+    }
+    return daemon;
+  }
+
+  /** The clock: the wall clock, or in replay the newest line time seen. */
+  now(): number {
+    return this.#options.replay ? this.#replayNow : this.#options.now();
+  }
+
+  async #init(): Promise<void> {
+    if (this.#store.recovery.recovered) {
+      this.#logger.error("state_recovered", {
+        detail: "the state database was unreadable and was moved aside; starting fresh",
+        moved_to: this.#store.recovery.movedTo,
+        reason: this.#store.recovery.reason,
+      });
+    }
+    this.#buildJails(this.#config);
+    const now = this.now();
+    this.#restore(now);
+    await this.#reconcileAll();
+    this.#handleActions(expireBans(this.#state, now));
+    this.#persist(undefined, []);
+    await this.#openTails();
+    await this.#flushFirewall();
+  }
+
+  #backendFor(kind: BackendKind): Backend {
+    let backend = this.#backends.get(kind);
+    if (!backend) {
+      const g = this.#config.global;
+      backend = createBackend(kind, {
+        runner: this.#options.runner,
+        ipfwPath: g.ipfwPath,
+        pfctlPath: g.pfctlPath,
+        nftPath: g.nftPath,
+        timeout: g.firewallTimeout,
+        logger: this.#logger,
+      });
+      this.#backends.set(kind, backend);
+    }
+    return backend;
+  }
+
+  #buildJails(config: Config): void {
+    const old = this.#jails;
+    this.#jails = new Map();
+    for (const jail of config.jails) {
+      if (!jail.enabled) continue;
+      const kind = this.#options.backendOverride ?? jail.backend;
+      const previous = old.get(jail.name);
+      this.#jails.set(jail.name, {
+        config: jail,
+        filter: compileFilter({ ...jail.filter, usedns: jail.usedns }),
+        policy: policyOf(jail),
+        checks: createIgnoreChecks(config.global, jail, this.#options.ownAddresses ?? []),
+        backend: this.#backendFor(kind),
+        backendKind: kind,
+        paths: new Set(),
+        totalBanned: previous?.totalBanned ?? 0,
+        totalUnbanned: previous?.totalUnbanned ?? 0,
+      });
+    }
+  }
+
+  #restore(now: number): void {
+    for (const p of this.#store.loadPositions()) this.#positions.set(p.path, p);
+    for (const w of this.#store.loadWindows()) {
+      if (this.#jails.has(w.jail)) restoreWindow(this.#state, w);
+    }
+    for (const p of this.#store.loadPrefixWindows()) {
+      if (this.#jails.has(p.jail)) restorePrefix(this.#state, p);
+    }
+    const purgeBefore = now - this.#config.global.dbPurgeAge;
+    this.#store.transaction(() => this.#store.purgeHistory(purgeBefore));
+    for (const entry of this.#store.loadHistoryCounts(purgeBefore)) {
+      restoreHistory(this.#state, entry);
+    }
+    let restored = 0;
+    for (const row of this.#store.loadBans()) {
+      const jail = this.#jails.get(row.jail);
+      if (!jail) {
+        // A jail removed from the config while stopped: its entries leave the firewall.
+        this.#queue({ op: "delete", table: row.jail, target: row.target }, row.jail, undefined);
+        continue;
+      }
+      restoreBan(this.#state, toBanRecord(row));
+      restored++;
+      if (!row.applied) this.#queueFor(jail, "add", row.target);
+    }
+    if (restored > 0) this.#logger.info("bans_restored", { count: restored });
+  }
+
+  /** Makes each table hold exactly the active bans banwatch owns; foreign entries stay. */
+  async #reconcileAll(): Promise<void> {
+    const rows = this.#store.loadBans();
+    const byTable = new Map<
+      string,
+      { jail: JailRuntime; desired: Set<string>; owned: Set<string> }
+    >();
+    for (const jail of this.#jails.values()) {
+      const key = `${jail.backendKind}\u0000${jail.config.table}`;
+      if (!byTable.has(key)) byTable.set(key, { jail, desired: new Set(), owned: new Set() });
+    }
+    const now = this.now();
+    for (const row of rows) {
+      const jail = this.#jails.get(row.jail);
+      if (!jail) continue;
+      const entry = byTable.get(`${jail.backendKind}\u0000${jail.config.table}`)!;
+      entry.owned.add(row.target);
+      if (row.until > now) entry.desired.add(row.target);
+    }
+    for (const { jail, desired, owned } of byTable.values()) {
+      try {
+        await this.#prepare(jail);
+        const actual = await jail.backend.list(jail.config.table);
+        const plan = reconcile(desired, actual, owned);
+        for (const target of plan.add) this.#queueFor(jail, "add", target);
+        for (const target of plan.remove) this.#queueFor(jail, "delete", target);
+        // Entries already present are applied; record that so they are not re-added.
+        const present = new Set(actual);
+        this.#store.transaction(() => {
+          for (const target of desired) {
+            if (present.has(target)) this.#store.markApplied(jail.config.name, target, true);
+          }
+        });
+        this.#logger.info("reconciled", {
+          jail: jail.config.name,
+          table: jail.config.table,
+          present: actual.length,
+          add: plan.add.length,
+          remove: plan.remove.length,
+        });
+      } catch (error) {
+        this.#firewallFailed(error, "reconcile");
+      }
+    }
+  }
+
+  async #prepare(jail: JailRuntime): Promise<void> {
+    const key = `${jail.backendKind}\u0000${jail.config.table}`;
+    if (this.#prepared.has(key)) return;
+    await jail.backend.prepare([jail.config.table]);
+    this.#prepared.add(key);
+  }
+
+  async #openTails(): Promise<void> {
+    const wanted = new Map<string, JailRuntime[]>();
+    for (const jail of this.#jails.values()) {
+      jail.paths.clear();
+      const paths = await expandLogPaths(jail.config.logPaths);
+      for (const path of paths) {
+        jail.paths.add(path);
+        const list = wanted.get(path) ?? [];
+        list.push(jail);
+        wanted.set(path, list);
+      }
+    }
+    for (const [path, rt] of this.#tails) {
+      if (!wanted.has(path)) {
+        rt.tail.close();
+        this.#tails.delete(path);
+      }
+    }
+    for (const [path, jails] of wanted) {
+      const existing = this.#tails.get(path);
+      if (existing) {
+        existing.jails = jails;
+        continue;
+      }
+      const tail = new LogTail(path, { logger: this.#logger });
+      await tail.open(this.#positions.get(path));
+      this.#tails.set(path, { tail, jails, lastRead: undefined });
+    }
+  }
+
+  /**
+   * One poll of every log: handles new lines batch by batch (each committed with its file
+   * position), expires bans, and applies pending firewall changes. Returns the lines read and
+   * whether a file still has data waiting.
+   */
+  tick(): Promise<{ lines: number; behind: boolean }> {
+    return this.#exclusive(() => this.#tick());
+  }
+
+  async #tick(): Promise<{ lines: number; behind: boolean }> {
+    let lines = 0;
+    let behind = false;
+    if (this.#hasGlobs()) await this.#openTails();
+    for (const [path, rt] of this.#tails) {
+      const batches = await rt.tail.poll();
+      for (const batch of batches) lines += this.#handleBatch(path, rt, batch);
+      if (batches.length > 0) rt.lastRead = this.#options.now();
+      behind ||= rt.tail.behind;
+    }
+    const expired = expireBans(this.#state, this.now());
+    if (expired.length > 0) {
+      this.#handleActions(expired);
+      this.#persist(undefined, expired);
+    }
+    await this.#flushFirewall();
+    return { lines, behind };
+  }
+
+  #hasGlobs(): boolean {
+    for (const jail of this.#jails.values()) {
+      if (jail.config.logPaths.some((p) => /[*?[]/.test(p))) return true;
+    }
+    return false;
+  }
+
+  #handleBatch(path: string, rt: TailRuntime, batch: Batch): number {
+    const actions: BanAction[] = [];
+    const replay = this.#options.replay ?? false;
+    for (const line of batch.lines) {
+      const text = line.text;
+      if (text.includes(TURNED_OVER) && /newsyslog\[\d+\]: logfile turned over/.test(text)) {
+        continue;
+      }
+      for (const jail of rt.jails) {
+        // The wall clock resolves year-less dates; the replay clock only orders events.
+        const v = matchLine(jail.filter, text, this.#options.now());
+        if (replay && v.time !== undefined && v.time > this.#replayNow) {
+          this.#replayNow = v.time;
+          if ((nextExpiry(this.#state) ?? Infinity) <= this.#replayNow) {
+            const expired = expireBans(this.#state, this.#replayNow);
+            this.#handleActions(expired);
+            actions.push(...expired);
+          }
+        }
+        if (v.kind !== "matched" || v.addr === undefined) continue;
+        const acts = recordFailure(this.#state, jail.policy, {
+          addr: v.addr,
+          time: v.time,
+          line: text.length > 1000 ? `${text.slice(0, 1000)}…` : text,
+        }, {
+          // A replay judges each failure at its own time, as if it were read live.
+          now: replay ? v.time : this.now(),
+          ignore: jail.checks.ignore,
+          ignorePrefix: jail.checks.ignorePrefix,
+        });
+        this.#handleActions(acts);
+        actions.push(...acts);
+      }
+    }
+    this.#persist(batch.position, actions);
+    this.#positions.set(path, batch.position);
+    return batch.lines.length;
+  }
+
+  #handleActions(actions: readonly BanAction[]): void {
+    for (const a of actions) {
+      if (a.kind === "ban") {
+        const jail = this.#jails.get(a.ban.jail);
+        const duration = a.ban.until - a.ban.since;
+        this.#logger.info("ban", {
+          jail: a.ban.jail,
+          addr: shortTarget(a.ban.target),
+          failures: a.ban.failures,
+          bantime: formatDuration(duration),
+          count: a.ban.banCount,
+          origin: a.ban.origin,
+          line: a.ban.line,
+        });
+        if (jail) {
+          if (!a.update) jail.totalBanned++;
+          this.#queueFor(jail, "add", a.ban.target);
+        }
+      } else if (a.kind === "unban") {
+        const jail = this.#jails.get(a.jail);
+        this.#logger.info("unban", { jail: a.jail, addr: shortTarget(a.target), reason: a.reason });
+        if (jail) {
+          jail.totalUnbanned++;
+          this.#queueFor(jail, "delete", a.target);
+        }
+      } else {
+        this.#logger.warn("ban_refused", { jail: a.jail, addr: a.addr, reason: a.reason });
+      }
+    }
+  }
+
+  #queueFor(jail: JailRuntime, op: "add" | "delete", target: string): void {
+    this.#queue({ op, table: jail.config.table, target }, jail.config.name, jail.backendKind);
+  }
+
+  #queue(change: FirewallChange, jail: string, kind: BackendKind | undefined): void {
+    const backendKind = kind ?? this.#options.backendOverride ?? "ipfw";
+    const pending: PendingChange = { ...change, jail, backendKind };
+    // The latest wish for an entry wins: a ban then an unban of the same target cancel out.
+    this.#pending.set(changeKey(pending), pending);
+  }
+
+  /** Saves a batch's position with everything its lines changed, in one transaction. */
+  #persist(position: SavedPosition | undefined, actions: readonly BanAction[]): void {
+    const dirty = takeDirty(this.#state);
+    this.#store.transaction(() => {
+      if (position) this.#store.savePosition(position);
+      for (const w of dirty.windows) this.#store.saveWindow(w.jail, w.addr, w.times);
+      for (const p of dirty.prefixes) this.#store.savePrefixWindow(p.jail, p.prefix, p.members);
+      for (const b of dirty.bans) {
+        // A lifted ban's row goes only once the firewall entry is gone (see #flushFirewall).
+        if (b.ban) this.#store.upsertBan({ ...b.ban, applied: false });
+      }
+      for (const a of actions) {
+        if (a.kind === "ban" && !a.update) {
+          this.#store.addHistory(a.ban.jail, a.ban.target, a.ban.since, a.ban.until - a.ban.since);
+        }
+      }
+    });
+  }
+
+  async #flushFirewall(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const now = this.#options.now();
+    if (now < this.#backoffUntil) return;
+    const byKind = new Map<BackendKind, PendingChange[]>();
+    for (const change of this.#pending.values()) {
+      // Never delete an entry another jail sharing the table still bans.
+      if (change.op === "delete" && this.#stillBanned(change)) {
+        this.#pending.delete(changeKey(change));
+        this.#store.transaction(() => this.#store.deleteBan(change.jail, change.target));
+        continue;
+      }
+      const list = byKind.get(change.backendKind) ?? [];
+      list.push(change);
+      byKind.set(change.backendKind, list);
+    }
+    for (const [kind, changes] of byKind) {
+      const backend = this.#backendFor(kind);
+      try {
+        for (const jail of this.#jails.values()) {
+          if (jail.backendKind === kind) await this.#prepare(jail);
+        }
+        await backend.apply(changes.map(({ op, table, target }) => ({ op, table, target })));
+      } catch (error) {
+        this.#firewallFailed(error, "apply");
+        return;
+      }
+      this.#backoff = 0;
+      this.#store.transaction(() => {
+        for (const c of changes) {
+          this.#pending.delete(changeKey(c));
+          if (c.op === "add") this.#store.markApplied(c.jail, c.target, true);
+          else if (!this.#isActive(c.jail, c.target)) this.#store.deleteBan(c.jail, c.target);
+        }
+      });
+    }
+  }
+
+  #isActive(jail: string, target: string): boolean {
+    return activeBans(this.#state, jail).some((b) => b.target === target);
+  }
+
+  #stillBanned(change: PendingChange): boolean {
+    for (const jail of this.#jails.values()) {
+      if (jail.config.name === change.jail) continue;
+      if (jail.backendKind !== change.backendKind || jail.config.table !== change.table) continue;
+      if (this.#isActive(jail.config.name, change.target)) return true;
+    }
+    return false;
+  }
+
+  #firewallFailed(error: unknown, during: string): void {
+    this.#backoff = Math.min(MAX_BACKOFF, this.#backoff === 0 ? 1 : this.#backoff * 2);
+    this.#backoffUntil = this.#options.now() + this.#backoff;
+    const e = error as {
+      argv?: readonly string[];
+      code?: number;
+      stderr?: string;
+      message?: string;
+    };
+    this.#logger.error("firewall_failed", {
+      during,
+      argv: e.argv?.join(" "),
+      code: e.code,
+      stderr: e.stderr,
+      error: e.argv ? undefined : e.message ?? String(error),
+      pending: this.#pending.size,
+      retry_in: `${this.#backoff}s`,
+    });
+  }
+
+  /** Runs `fn` after every earlier tick or control request finished (one at a time). */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#busy.then(fn, fn);
+    this.#busy = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Seconds until the next poll is due. */
+  get pollInterval(): number {
+    return this.#config.global.pollInterval;
+  }
+
+  /** True when every log was read to its end (replay mode's stop condition). */
+  get idle(): boolean {
+    for (const rt of this.#tails.values()) if (rt.tail.behind) return false;
+    return true;
+  }
+
+  // ---- control handler -------------------------------------------------------------------
+
+  /** The status report for one jail or all. */
+  status(jail?: string): StatusReport {
+    if (jail !== undefined && !this.#jails.has(jail)) throw new UsageError(`no jail "${jail}"`);
+    const stats = banStats(this.#state);
+    const failing = new Map<string, { addrs: number; failures: number }>();
+    for (const w of this.#state.windows.values()) {
+      const f = failing.get(w.jail) ?? { addrs: 0, failures: 0 };
+      f.addrs++;
+      f.failures += w.times.length;
+      failing.set(w.jail, f);
+    }
+    const jails: JailStatus[] = [];
+    for (const rt of this.#jails.values()) {
+      if (jail !== undefined && rt.config.name !== jail) continue;
+      const files: JailFileStatus[] = [...rt.paths].map((path) => ({
+        path,
+        offset: this.#tails.get(path)?.tail.position?.offset ?? this.#positions.get(path)?.offset ??
+          0,
+        lastRead: this.#tails.get(path)?.lastRead,
+      }));
+      let pending = 0;
+      for (const c of this.#pending.values()) if (c.jail === rt.config.name) pending++;
+      jails.push({
+        name: rt.config.name,
+        enabled: true,
+        backend: rt.backendKind,
+        table: rt.config.table,
+        files,
+        failing: failing.get(rt.config.name)?.addrs ?? 0,
+        failures: failing.get(rt.config.name)?.failures ?? 0,
+        banned: activeBans(this.#state, rt.config.name).length,
+        totalBanned: rt.totalBanned,
+        totalUnbanned: rt.totalUnbanned,
+        pending,
+        evictions: stats.evictions,
+      });
+    }
+    return {
+      version: VERSION,
+      pid: this.#options.pid ?? 0,
+      running: true,
+      configFile: this.#config.file,
+      configLoadedAt: this.#configLoadedAt,
+      startedAt: this.#startedAt,
+      jails,
+    };
+  }
+
+  /** Active bans, for one jail or all. */
+  banned(jail?: string): BannedEntry[] {
+    return activeBans(this.#state, jail).map(toEntry).sort((a, b) => a.since - b.since);
+  }
+
+  /** Bans by hand; refuses protected addresses unless forced. */
+  ban(
+    jail: string,
+    addr: string,
+    options: { duration?: number; force?: boolean },
+  ): Promise<BannedEntry> {
+    return this.#exclusive(async () => {
+      const rt = this.#jails.get(jail);
+      if (!rt) throw new UsageError(`no jail "${jail}"`);
+      const target = parseCidr(addr);
+      if (!target) throw new UsageError(`"${addr}" is not an address or CIDR`);
+      if (!options.force) {
+        const ip = parseIp(addr);
+        const reason = ip ? rt.checks.ignore(ip) : rt.checks.ignorePrefix(target);
+        if (reason) {
+          throw new UsageError(`refusing to ban ${addr}: ${reason} (use --force to override)`);
+        }
+      }
+      const actions = manualBan(this.#state, jail, {
+        target,
+        banTime: options.duration ?? rt.config.banTime,
+        now: this.now(),
+      });
+      this.#handleActions(actions);
+      this.#persist(undefined, actions);
+      await this.#flushFirewall();
+      const ban = activeBans(this.#state, jail).find((b) => b.target === target.text);
+      if (!ban) throw new Error(`ban of ${addr} in ${jail} did not take`);
+      return toEntry(ban);
+    });
+  }
+
+  /** Lifts bans of one address (or all), in one jail or all. */
+  unban(options: { addr?: string; all?: boolean; jail?: string }): Promise<{ removed: number }> {
+    return this.#exclusive(async () => {
+      if (options.jail !== undefined && !this.#jails.has(options.jail)) {
+        throw new UsageError(`no jail "${options.jail}"`);
+      }
+      let actions: BanAction[] = [];
+      if (options.all) actions = unbanAll(this.#state, options.jail);
+      else {
+        const target = options.addr === undefined ? undefined : parseCidr(options.addr);
+        if (!target) throw new UsageError(`"${options.addr}" is not an address or CIDR`);
+        for (const jail of this.#jails.keys()) {
+          if (options.jail === undefined || options.jail === jail) {
+            actions.push(...manualUnban(this.#state, jail, target));
+          }
+        }
+      }
+      this.#handleActions(actions);
+      this.#persist(undefined, actions);
+      await this.#flushFirewall();
+      return { removed: actions.filter((a) => a.kind === "unban").length };
+    });
+  }
+
+  /** Forgets a jail's failure windows (its bans stay). */
+  flush(jail: string): Promise<{ forgotten: number }> {
+    return this.#exclusive(() => {
+      if (!this.#jails.has(jail)) throw new UsageError(`no jail "${jail}"`);
+      let forgotten = 0;
+      for (const [key, w] of this.#state.windows) {
+        if (w.jail !== jail) continue;
+        this.#state.windows.delete(key);
+        forgotten++;
+      }
+      this.#store.transaction(() => this.#store.deleteWindowsForJail(jail));
+      return Promise.resolve({ forgotten });
+    });
+  }
+
+  /** Validates the configuration file again; on success applies it, else keeps the old one. */
+  reload(): Promise<{ ok: true } | { ok: false; problems: string[] }> {
+    return this.#exclusive(async () => {
+      if (!this.#options.reloadConfig) return { ok: false, problems: ["reload is not available"] };
+      let config: Config;
+      try {
+        config = await this.#options.reloadConfig();
+      } catch (error) {
+        const problems = (error as { problems?: string[] }).problems ??
+          [error instanceof Error ? error.message : String(error)];
+        this.#logger.error("reload_failed", {
+          detail: "the running configuration stays",
+          problems: problems.length,
+          first: problems[0],
+        });
+        return { ok: false, problems };
+      }
+      const removed = [...this.#jails.keys()].filter((name) =>
+        !config.jails.some((j) => j.enabled && j.name === name)
+      );
+      this.#config = config;
+      this.#buildJails(config);
+      for (const name of removed) {
+        // A removed jail's bans leave the firewall with it.
+        for (const ban of activeBans(this.#state, name)) {
+          this.#queue({ op: "delete", table: name, target: ban.target }, name, undefined);
+        }
+        this.#handleActions(unbanAll(this.#state, name));
+      }
+      this.#persist(undefined, []);
+      await this.#openTails();
+      await this.#flushFirewall();
+      this.#configLoadedAt = this.#options.now();
+      this.#logger.info("reloaded", { file: config.file, jails: this.#jails.size });
+      return { ok: true };
+    });
+  }
+
+  /** Stops: closes the logs and the database; with `unban`, removes the bans from the tables. */
+  async close(options: { unban?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#busy;
+    if (options.unban ?? this.#config.global.unbanOnStop) {
+      for (const ban of activeBans(this.#state)) {
+        const jail = this.#jails.get(ban.jail);
+        if (jail) this.#queueFor(jail, "delete", ban.target);
+      }
+      await this.#flushFirewall();
+    }
+    for (const rt of this.#tails.values()) rt.tail.close();
+    this.#tails.clear();
+    this.#store.close();
+  }
+}

@@ -1,0 +1,316 @@
+/**
+ * FreeBSD ipfw(8) lookup tables: pure argv builders and the backend.
+ *
+ * Batching: several changes go to ONE `ipfw -q table T add k 0 k 0 ...` (or `delete k k ...`)
+ * per table and operation, cut into chunks of {@link IPFW_BATCH_SIZE} entries, rather than a
+ * command file (`ipfw -q /path/file`). Why argv and not a file:
+ * - the argv grammar, `-q` and the exit codes of `table add|delete` are what
+ *   freebsd.md §2.2/§2.4 documents; the file mode is not covered there;
+ * - a command file stops at its first failing line (ipfw's err() exits the process, e.g. a
+ *   delete on a missing table, exit 65), whereas a non-atomic multi-entry `add` still applies
+ *   every other entry;
+ * - no temporary file to create, protect and remove on a root daemon.
+ * 1,000 entries of at most 46 bytes ("ffff:...:ffff/128" NUL "0" NUL) stay under 46 KB, far
+ * below ARG_MAX (256 KB, 512 KB on 64-bit FreeBSD 13+); 20,000 bans take 20 invocations.
+ * `ipfwBatchSize` in the options changes the chunk size.
+ *
+ * Keys are passed as canonical CIDR texts (validated with parseCidr; ipfw would treat anything
+ * else as a hostname). IPv4-compatible IPv6 keys (::a.b.c.d) are skipped with a warning
+ * because ipfw rejects them (exit 65) and that would fail the whole invocation.
+ * @module
+ */
+import { parseCidr } from "../address.ts";
+import { BackendError } from "../errors.ts";
+import type { RunResult } from "../exec.ts";
+import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
+
+/** Where ipfw lives on FreeBSD. */
+export const IPFW_DEFAULT_PATH = "/sbin/ipfw";
+
+/** Entries per ipfw invocation (at most ~46 KB of argv even when all are IPv6). */
+export const IPFW_BATCH_SIZE = 1000;
+
+/** Default seconds before a firewall program is killed. */
+export const DEFAULT_FIREWALL_TIMEOUT = 30;
+
+const TABLE_NAME = /^[a-zA-Z0-9\-_.]{1,63}$/;
+
+/** True when ipfw accepts `name` as a table name (`[a-zA-Z0-9\-_.]{1,63}`, not "all"). */
+export function isValidIpfwTableName(name: string): boolean {
+  return TABLE_NAME.test(name) && name !== "all";
+}
+
+/** `table T info`: exit 0 when the table exists, 71 when it does not. */
+export function ipfwInfoArgs(table: string): string[] {
+  return ["table", checkTable(table), "info"];
+}
+
+/** `-q table T create type addr`. */
+export function ipfwCreateArgs(table: string): string[] {
+  return ["-q", "table", checkTable(table), "create", "type", "addr"];
+}
+
+/** `-q table T add k1 0 k2 0 ...`: add takes KEY VALUE pairs (freebsd.md §2.4). */
+export function ipfwAddArgs(table: string, targets: readonly string[]): string[] {
+  const args = ["-q", "table", checkTable(table), "add"];
+  for (const target of targets) args.push(target, "0");
+  return args;
+}
+
+/** `-q table T delete k1 k2 ...`: delete takes keys only. */
+export function ipfwDeleteArgs(table: string, targets: readonly string[]): string[] {
+  return ["-q", "table", checkTable(table), "delete", ...targets];
+}
+
+/** `table T list`. */
+export function ipfwListArgs(table: string): string[] {
+  return ["table", checkTable(table), "list"];
+}
+
+/** Options of the optional per-jail rule. */
+export interface IpfwRuleOptions {
+  /** Rule number, 1-65534. */
+  rule: number;
+  /** Protocol; "all" becomes `ip` and ignores ports. */
+  protocol: "tcp" | "udp" | "all";
+  /** Destination ports; empty = all ports. */
+  ports: readonly number[];
+  /** Destination: "any" (default; `me` may not match IPv6, freebsd.md §2.6) or "me". */
+  to?: "any" | "me";
+}
+
+/** `-q add N deny tcp from table(T) to any dst-port 25,465`: the optional blocking rule. */
+export function ipfwRuleArgs(table: string, options: IpfwRuleOptions): string[] {
+  const { rule } = options;
+  if (!Number.isInteger(rule) || rule < 1 || rule > 65534) {
+    throw new RangeError(
+      `Cannot build ipfw rule: rule number must be 1-65534: current value is ${rule}`,
+    );
+  }
+  const proto = options.protocol === "all" ? "ip" : options.protocol;
+  const args = ["-q", "add", String(rule), "deny", proto, "from", `table(${checkTable(table)})`];
+  args.push("to", options.to ?? "any");
+  if (proto !== "ip" && options.ports.length > 0) {
+    for (const port of options.ports) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new RangeError(
+          `Cannot build ipfw rule: port must be 1-65535: current value is ${port}`,
+        );
+      }
+    }
+    args.push("dst-port", options.ports.join(","));
+  }
+  return args;
+}
+
+/** `-q delete N`: removes every rule numbered N. */
+export function ipfwRuleDeleteArgs(rule: number): string[] {
+  return ["-q", "delete", String(rule)];
+}
+
+/** Changes collapsed per table: the last op for each target wins. */
+export interface GroupedChanges {
+  /** Table name. */
+  table: string;
+  /** Canonical CIDR texts to add. */
+  add: string[];
+  /** Canonical CIDR texts to delete. */
+  delete: string[];
+}
+
+/** A change that cannot be sent to the firewall, and why. */
+export interface SkippedChange {
+  /** The change as given. */
+  change: FirewallChange;
+  /** Why it was skipped. */
+  reason: string;
+}
+
+/**
+ * Groups changes by table (in first-seen order) with canonical targets; the last op for a
+ * target wins, so "add X, delete X" in one batch deletes X. Targets that are not CIDRs are
+ * returned in `skipped`.
+ * @param changes the batch
+ * @param options `reject` returns a reason to skip a valid target (e.g. ipfw's v4-compatible rule)
+ */
+export function groupChanges(
+  changes: readonly FirewallChange[],
+  options: { reject?: (canonical: string) => string | undefined } = {},
+): { groups: GroupedChanges[]; skipped: SkippedChange[] } {
+  const tables = new Map<string, Map<string, "add" | "delete">>();
+  const skipped: SkippedChange[] = [];
+  for (const change of changes) {
+    const cidr = parseCidr(change.target);
+    if (cidr === undefined) {
+      skipped.push({ change, reason: "not an address or CIDR" });
+      continue;
+    }
+    const why = options.reject?.(cidr.text);
+    if (why !== undefined) {
+      skipped.push({ change, reason: why });
+      continue;
+    }
+    let ops = tables.get(change.table);
+    if (ops === undefined) tables.set(change.table, ops = new Map());
+    ops.delete(cidr.text); // re-insert so iteration follows the last change
+    ops.set(cidr.text, change.op);
+  }
+  const groups: GroupedChanges[] = [];
+  for (const [table, ops] of tables) {
+    const group: GroupedChanges = { table, add: [], delete: [] };
+    for (const [target, op] of ops) group[op].push(target);
+    groups.push(group);
+  }
+  return { groups, skipped };
+}
+
+/** Splits `items` into chunks of at most `size`. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Why ipfw would refuse a canonical key: IPv4-compatible IPv6 (::a.b.c.d), else undefined. */
+export function ipfwRejectReason(canonical: string): string | undefined {
+  const cidr = parseCidr(canonical);
+  if (cidr === undefined || cidr.family !== 6) return undefined;
+  const b = cidr.bytes;
+  for (let i = 0; i < 12; i++) if (b[i] !== 0) return undefined;
+  const low = ((b[12] ?? 0) << 24 | (b[13] ?? 0) << 16 | (b[14] ?? 0) << 8 | (b[15] ?? 0)) >>> 0;
+  return low > 1
+    ? "ipfw rejects IPv4-compatible IPv6 keys (Use IPv4 instead of v4-compatible)"
+    : undefined;
+}
+
+/** One ipfw invocation of a plan. */
+export interface IpfwStep {
+  /** Arguments after the program path. */
+  args: string[];
+  /** Which operation (a delete on a missing table counts as done). */
+  op: "add" | "delete";
+  /** Table name. */
+  table: string;
+}
+
+/**
+ * The ipfw invocations for a batch: per table, deletes then adds, each chunked.
+ * @param changes the batch
+ * @param options chunk size (default {@link IPFW_BATCH_SIZE})
+ */
+export function planIpfw(
+  changes: readonly FirewallChange[],
+  options: { batchSize?: number } = {},
+): { steps: IpfwStep[]; skipped: SkippedChange[] } {
+  const size = options.batchSize ?? IPFW_BATCH_SIZE;
+  const { groups, skipped } = groupChanges(changes, { reject: ipfwRejectReason });
+  const steps: IpfwStep[] = [];
+  for (const group of groups) {
+    for (const part of chunk(group.delete, size)) {
+      steps.push({ args: ipfwDeleteArgs(group.table, part), op: "delete", table: group.table });
+    }
+    for (const part of chunk(group.add, size)) {
+      steps.push({ args: ipfwAddArgs(group.table, part), op: "add", table: group.table });
+    }
+  }
+  return { steps, skipped };
+}
+
+/**
+ * Parses `ipfw table T list` (or `table all list`) output: `addr/len value` lines; skips
+ * `--- table(NAME), set(N) ---` headers, blank lines and keys that are not addresses.
+ * @param stdout the program's output
+ */
+export function parseIpfwList(stdout: string): string[] {
+  const out: string[] = [];
+  for (const raw of stdout.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("---")) continue;
+    const key = line.split(/\s+/, 1)[0] ?? "";
+    const cidr = parseCidr(key);
+    // an IPv4-mapped IPv6 key (::ffff:a.b.c.d) is not the IPv4 key banwatch would add
+    if (cidr !== undefined && (cidr.family === 6) === key.includes(":")) out.push(cidr.text);
+  }
+  return out;
+}
+
+/** The table type from `ipfw table T info` output (" kindex: 1, type: addr"), if present. */
+export function parseIpfwInfoType(stdout: string): string | undefined {
+  const m = /^\s*kindex:\s*\d+,\s*type:\s*([a-z]+)/m.exec(stdout);
+  return m?.[1];
+}
+
+/** Creates the ipfw backend. */
+export function createIpfwBackend(options: BackendOptions): Backend {
+  const path = options.ipfwPath ?? IPFW_DEFAULT_PATH;
+  const timeout = options.timeout ?? DEFAULT_FIREWALL_TIMEOUT;
+  const runner = options.runner;
+  const batch = options.ipfwBatchSize === undefined ? {} : { batchSize: options.ipfwBatchSize };
+  const run = (args: readonly string[]): Promise<RunResult> =>
+    runner.run([path, ...args], { timeout });
+  const fail = (args: readonly string[], r: RunResult): BackendError =>
+    new BackendError([path, ...args], r.code, r.stderr.trim());
+
+  return {
+    kind: "ipfw",
+    async prepare(tables: readonly string[]): Promise<void> {
+      for (const table of tables) {
+        const infoArgs = ipfwInfoArgs(table);
+        const info = await run(infoArgs);
+        if (info.code === 0) {
+          const type = parseIpfwInfoType(info.stdout);
+          if (type !== undefined && type !== "addr") {
+            throw new BackendError(
+              [path, ...infoArgs],
+              0,
+              `table ${table} has type ${type}; banwatch needs type addr`,
+            );
+          }
+          continue;
+        }
+        if (info.code !== 71 || !/No such process/.test(info.stderr)) throw fail(infoArgs, info);
+        const createArgs = ipfwCreateArgs(table);
+        const created = await run(createArgs);
+        if (created.code === 0) continue;
+        if (created.code === 71 && /File exists/.test(created.stderr)) continue;
+        throw fail(createArgs, created);
+      }
+    },
+    async apply(changes: readonly FirewallChange[]): Promise<void> {
+      const { steps, skipped } = planIpfw(changes, batch);
+      for (const s of skipped) {
+        options.logger?.warn("firewall-skip", {
+          backend: "ipfw",
+          table: s.change.table,
+          target: s.change.target,
+          reason: s.reason,
+        });
+      }
+      let first: BackendError | undefined;
+      for (const step of steps) {
+        const r = await run(step.args);
+        if (r.code === 0) continue;
+        // delete on a missing table exits 65 even with -q: the entries are gone already
+        if (step.op === "delete" && r.code === 65 && /does not exist/.test(r.stderr)) continue;
+        first ??= fail(step.args, r);
+      }
+      if (first !== undefined) throw first;
+    },
+    async list(table: string): Promise<string[]> {
+      const args = ipfwListArgs(table);
+      const r = await run(args);
+      if (r.code === 0) return parseIpfwList(r.stdout);
+      if (r.code === 71 && /No such process/.test(r.stderr)) return [];
+      throw fail(args, r);
+    },
+  };
+}
+
+function checkTable(table: string): string {
+  if (!isValidIpfwTableName(table)) {
+    throw new RangeError(
+      `Cannot use ipfw table "${table}": a name is 1-63 of [a-zA-Z0-9-_.] and not "all"`,
+    );
+  }
+  return table;
+}

@@ -1,0 +1,116 @@
+/**
+ * OpenBSD/FreeBSD pf backend: `pfctl -t T -T add|delete|show` (freebsd.md §2.9).
+ *
+ * pf has no "create table" call of its own: `pfctl -t T -T add` creates a missing table (as a
+ * persistent one), but an address in it blocks nothing until pf.conf references the table.
+ * So prepare() only checks names; the administrator declares, in pf.conf:
+ *
+ *   table <bw_smtp> persist
+ *   block drop in quick from <bw_smtp>
+ *
+ * Several addresses go to one pfctl run per table and operation (chunked like ipfw). A delete
+ * of an absent address is not an error for pfctl; a delete on a missing table ("Table does
+ * not exist.") counts as done.
+ * @module
+ */
+import { parseCidr } from "../address.ts";
+import { BackendError } from "../errors.ts";
+import type { RunResult } from "../exec.ts";
+import { chunk, DEFAULT_FIREWALL_TIMEOUT, groupChanges, IPFW_BATCH_SIZE } from "./ipfw.ts";
+import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
+
+/** Where pfctl lives on FreeBSD. */
+export const PFCTL_DEFAULT_PATH = "/sbin/pfctl";
+
+const NAME = /^[a-zA-Z0-9\-_.]{1,31}$/;
+
+/** True when pf accepts `name` as a table name (1-31 characters, PF_TABLE_NAME_SIZE 32). */
+export function isValidPfTableName(name: string): boolean {
+  return NAME.test(name);
+}
+
+function checkTable(table: string): string {
+  if (!isValidPfTableName(table)) {
+    throw new RangeError(`Cannot use pf table "${table}": a name is 1-31 of [a-zA-Z0-9-_.]`);
+  }
+  return table;
+}
+
+/** `-q -t T -T add a b ...`. */
+export function pfAddArgs(table: string, targets: readonly string[]): string[] {
+  return ["-q", "-t", checkTable(table), "-T", "add", ...targets];
+}
+
+/** `-q -t T -T delete a b ...`. */
+export function pfDeleteArgs(table: string, targets: readonly string[]): string[] {
+  return ["-q", "-t", checkTable(table), "-T", "delete", ...targets];
+}
+
+/** `-t T -T show`. */
+export function pfShowArgs(table: string): string[] {
+  return ["-t", checkTable(table), "-T", "show"];
+}
+
+/** Parses `pfctl -T show`: one address or network per line, indented; skips negated (`!`) entries. */
+export function parsePfShow(stdout: string): string[] {
+  const out: string[] = [];
+  for (const raw of stdout.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("!")) continue;
+    const cidr = parseCidr(line.split(/\s+/, 1)[0] ?? "");
+    if (cidr !== undefined) out.push(cidr.text);
+  }
+  return out;
+}
+
+/** Creates the pf backend. */
+export function createPfBackend(options: BackendOptions): Backend {
+  const path = options.pfctlPath ?? PFCTL_DEFAULT_PATH;
+  const timeout = options.timeout ?? DEFAULT_FIREWALL_TIMEOUT;
+  const runner = options.runner;
+  const run = (args: readonly string[]): Promise<RunResult> =>
+    runner.run([path, ...args], { timeout });
+  const fail = (args: readonly string[], r: RunResult): BackendError =>
+    new BackendError([path, ...args], r.code, r.stderr.trim());
+  const missingTable = (r: RunResult): boolean => /Table does not exist/i.test(r.stderr);
+
+  return {
+    kind: "pf",
+    prepare(tables: readonly string[]): Promise<void> {
+      for (const table of tables) checkTable(table);
+      return Promise.resolve();
+    },
+    async apply(changes: readonly FirewallChange[]): Promise<void> {
+      const { groups, skipped } = groupChanges(changes);
+      for (const s of skipped) {
+        options.logger?.warn("firewall-skip", {
+          backend: "pf",
+          table: s.change.table,
+          target: s.change.target,
+          reason: s.reason,
+        });
+      }
+      let first: BackendError | undefined;
+      for (const group of groups) {
+        for (const part of chunk(group.delete, IPFW_BATCH_SIZE)) {
+          const args = pfDeleteArgs(group.table, part);
+          const r = await run(args);
+          if (r.code !== 0 && !missingTable(r)) first ??= fail(args, r);
+        }
+        for (const part of chunk(group.add, IPFW_BATCH_SIZE)) {
+          const args = pfAddArgs(group.table, part);
+          const r = await run(args);
+          if (r.code !== 0) first ??= fail(args, r);
+        }
+      }
+      if (first !== undefined) throw first;
+    },
+    async list(table: string): Promise<string[]> {
+      const args = pfShowArgs(table);
+      const r = await run(args);
+      if (r.code === 0) return parsePfShow(r.stdout);
+      if (missingTable(r)) return [];
+      throw fail(args, r);
+    },
+  };
+}

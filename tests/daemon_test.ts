@@ -1,0 +1,152 @@
+import { assertEquals, assertMatch, assertOk } from "./_assert.ts";
+import { installFakeIpfw, readFakeIpfwCalls, readFakeIpfwTables } from "./_fake_ipfw.ts";
+import { append, eventually, saslFailure, startDaemon, writeConfig } from "./_daemon.ts";
+
+async function tableKeys(fake: Awaited<ReturnType<typeof installFakeIpfw>>): Promise<string[]> {
+  const tables = await readFakeIpfwTables(fake);
+  return Object.keys(tables["bw-mail"] ?? {}).sort();
+}
+
+Deno.test("main.ts run bans within one poll, restores after restart and counts nothing twice", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
+  try {
+    const fake = await installFakeIpfw(dir);
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "");
+    const config = await writeConfig(dir, { log, ipfw: fake.path, maxretry: 3 });
+
+    await t.step("attack lines in -> ban within one poll", async () => {
+      const d = startDaemon(config);
+      try {
+        await d.waitFor(/event=started/);
+        const now = Date.now() / 1000;
+        await append(log, saslFailure("203.0.113.5", now) + saslFailure("203.0.113.5", now));
+        await append(log, saslFailure("198.51.100.7", now) + saslFailure("198.51.100.7", now));
+        await append(log, saslFailure("192.0.2.44", now) + saslFailure("192.0.2.44", now));
+        await append(log, saslFailure("203.0.113.5", now));
+        const line = await d.waitFor(/event=ban /, 5);
+        assertMatch(line, /jail=mail addr=203\.0\.113\.5 failures=3 bantime=1h/);
+        await eventually(
+          async () => (await tableKeys(fake)).includes("203.0.113.5/32"),
+          "ipfw add",
+        );
+        assertEquals(await tableKeys(fake), ["203.0.113.5/32"]);
+      } finally {
+        assertEquals(await d.stop("SIGTERM"), 0);
+      }
+    });
+
+    await t.step("lines written while stopped are read once after restart", async () => {
+      const now = Date.now() / 1000;
+      // 198.51.100.7 had 2 failures before the stop: one more bans it only if its window survived.
+      await append(log, saslFailure("198.51.100.7", now));
+      const d = startDaemon(config);
+      try {
+        await d.waitFor(/event=started/);
+        await eventually(
+          async () => (await tableKeys(fake)).includes("198.51.100.7/32"),
+          "198.51.100.7 banned from its restored window",
+        );
+        // 192.0.2.44 also had 2 failures; re-reading the file from 0 would give it 4 and a ban.
+        await new Promise((r) => setTimeout(r, 1500));
+        assertEquals(await tableKeys(fake), ["198.51.100.7/32", "203.0.113.5/32"]);
+        assertOk(!/addr=192\.0\.2\.44/.test(d.stderr()), "192.0.2.44 must not be re-counted");
+      } finally {
+        assertEquals(await d.stop("SIGINT"), 0);
+      }
+    });
+
+    await t.step("restart with an emptied table restores the bans from the database", async () => {
+      await Deno.writeTextFile(fake.statePath, JSON.stringify({ tables: {} }));
+      const d = startDaemon(config);
+      try {
+        await d.waitFor(/event=reconciled .*add=2/);
+        await eventually(async () => (await tableKeys(fake)).length === 2, "bans restored");
+        assertEquals(await tableKeys(fake), ["198.51.100.7/32", "203.0.113.5/32"]);
+      } finally {
+        await d.stop();
+      }
+      // All adds of one tick go to ipfw in one invocation, never one process per address.
+      const calls = await readFakeIpfwCalls(fake);
+      const adds = calls.filter((argv) => argv.includes("add"));
+      assertOk(adds.some((argv) => argv.filter((a) => a.endsWith("/32")).length === 2));
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts run unbans when the ban expires", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
+  try {
+    const fake = await installFakeIpfw(dir);
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "");
+    const config = await writeConfig(dir, { log, ipfw: fake.path, maxretry: 2, bantime: "2s" });
+    const d = startDaemon(config);
+    try {
+      await d.waitFor(/event=started/);
+      await append(log, saslFailure("203.0.113.9") + saslFailure("203.0.113.9"));
+      await d.waitFor(/event=ban .*addr=203\.0\.113\.9/, 5);
+      await eventually(async () => (await tableKeys(fake)).length === 1, "ban applied");
+      await d.waitFor(/event=unban .*addr=203\.0\.113\.9 reason=expired/, 6);
+      await eventually(async () => (await tableKeys(fake)).length === 0, "unban applied");
+    } finally {
+      assertEquals(await d.stop(), 0);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts run never touches table entries it did not add", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
+  try {
+    const fake = await installFakeIpfw(dir);
+    // An admin (or blocklistd) put an entry in the shared table before banwatch started.
+    const seed = new Deno.Command(fake.path, {
+      args: ["-q", "table", "bw-mail", "add", "192.0.2.99"],
+    });
+    assertEquals((await seed.output()).code, 0);
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "");
+    const config = await writeConfig(dir, { log, ipfw: fake.path, maxretry: 2, bantime: "1s" });
+    const d = startDaemon(config);
+    try {
+      await d.waitFor(/event=started/);
+      await append(log, saslFailure("203.0.113.9") + saslFailure("203.0.113.9"));
+      await d.waitFor(/event=unban .*addr=203\.0\.113\.9/, 6);
+      await eventually(async () => !(await tableKeys(fake)).includes("203.0.113.9/32"), "unban");
+      assertEquals(await tableKeys(fake), ["192.0.2.99/32"]);
+    } finally {
+      await d.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts run keeps banning from memory while ipfw fails, and applies once it recovers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
+  try {
+    const broken = await installFakeIpfw(dir, { env: { FAKE_IPFW_FAIL: "always" } });
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "");
+    const config = await writeConfig(dir, { log, ipfw: broken.path, maxretry: 2 });
+    const d = startDaemon(config);
+    try {
+      await d.waitFor(/event=started/);
+      await append(log, saslFailure("203.0.113.77") + saslFailure("203.0.113.77"));
+      await d.waitFor(/event=ban .*addr=203\.0\.113\.77/, 5);
+      const failed = await d.waitFor(/event=firewall_failed/, 5);
+      assertMatch(failed, /argv="[^"]*ipfw/);
+      // The firewall comes back: the pending ban is applied by a later retry.
+      await installFakeIpfw(dir);
+      await eventually(async () => (await tableKeys(broken)).includes("203.0.113.77/32"), "retry");
+    } finally {
+      assertEquals(await d.stop(), 0);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,121 @@
+import { createLineSplitter, type SplitLine } from "../lib/line_splitter.ts";
+import { assertEquals, assertOk, assertThrows } from "./_assert.ts";
+
+const enc = new TextEncoder();
+
+function texts(lines: SplitLine[]): string[] {
+  return lines.map((l) => l.text);
+}
+
+Deno.test("createLineSplitter() splits a chunk into lines with end offsets", () => {
+  const s = createLineSplitter();
+  const lines = s.push(enc.encode("one\ntwo\nthree\n"));
+  assertEquals(lines, [
+    { text: "one", truncated: false, end: 4 },
+    { text: "two", truncated: false, end: 8 },
+    { text: "three", truncated: false, end: 14 },
+  ]);
+  assertEquals(s.offset, 14);
+  assertEquals(s.lineStart, 14);
+});
+
+Deno.test("createLineSplitter() keeps a partial line until its newline arrives", () => {
+  const s = createLineSplitter({ offset: 100 });
+  assertEquals(s.push(enc.encode("fir")), []);
+  assertEquals(s.lineStart, 100);
+  assertEquals(s.pendingBytes, 3);
+  assertEquals(s.push(enc.encode("st\nsec")), [{ text: "first", truncated: false, end: 106 }]);
+  assertEquals(s.lineStart, 106);
+  assertEquals(s.push(enc.encode("")), []);
+  assertEquals(s.push(enc.encode("ond")), []);
+  assertEquals(s.push(enc.encode("\n")), [{ text: "second", truncated: false, end: 113 }]);
+  assertEquals(s.pendingBytes, 0);
+  assertEquals(s.offset, 113);
+});
+
+Deno.test("createLineSplitter() does not alias the caller's reused chunk buffer", () => {
+  const s = createLineSplitter();
+  const buf = enc.encode("abc");
+  s.push(buf);
+  buf.set(enc.encode("XYZ"));
+  assertEquals(texts(s.push(enc.encode("d\n"))), ["abcd"]);
+});
+
+Deno.test("createLineSplitter() strips exactly one trailing CR (CRLF lines)", () => {
+  const s = createLineSplitter();
+  assertEquals(texts(s.push(enc.encode("a\r\nb\r\r\n\r\nc\rd\n"))), ["a", "b\r", "", "c\rd"]);
+  // CR and LF split across chunks
+  assertEquals(s.push(enc.encode("e\r")), []);
+  assertEquals(s.push(enc.encode("\n")), [{ text: "e", truncated: false, end: 16 }]);
+});
+
+Deno.test("createLineSplitter() decodes invalid UTF-8 as U+FFFD and keeps NUL bytes", () => {
+  const s = createLineSplitter();
+  const bytes = new Uint8Array([0x61, 0xff, 0xfe, 0x62, 0x00, 0x63, 0xc3, 0x0a]);
+  const lines = s.push(bytes);
+  assertEquals(lines, [{ text: "a\uFFFD\uFFFDb\u0000c\uFFFD", truncated: false, end: 8 }]);
+});
+
+Deno.test("createLineSplitter() joins a multi-byte character split across chunks", () => {
+  const s = createLineSplitter();
+  const bytes = enc.encode("é€😀\n");
+  const out: SplitLine[] = [];
+  for (const b of bytes) out.push(...s.push(new Uint8Array([b])));
+  assertEquals(out, [{ text: "é€😀", truncated: false, end: bytes.length }]);
+});
+
+Deno.test("createLineSplitter() cuts a 1 MB line with bounded memory and resyncs after it", () => {
+  const s = createLineSplitter({ maxLineBytes: 1000 });
+  assertEquals(s.push(enc.encode("before\n")).length, 1);
+  const chunk = new Uint8Array(64 * 1024).fill(0x78); // 'x'
+  let maxPending = 0;
+  for (let i = 0; i < 16; i++) {
+    assertEquals(s.push(chunk), []);
+    maxPending = Math.max(maxPending, s.pendingBytes);
+  }
+  assertEquals(maxPending, 1000);
+  assertEquals(s.lineStart, 7);
+  const lines = s.push(enc.encode("tail\nafter\n"));
+  assertEquals(lines.length, 2);
+  assertEquals(lines[0]!.text, "x".repeat(1000));
+  assertEquals(lines[0]!.truncated, true);
+  assertEquals(lines[0]!.end, 7 + 16 * 64 * 1024 + 5);
+  assertEquals(lines[1], { text: "after", truncated: false, end: 7 + 16 * 64 * 1024 + 11 });
+});
+
+Deno.test("createLineSplitter() truncates a long line that arrives in a single chunk", () => {
+  const s = createLineSplitter({ maxLineBytes: 4 });
+  assertEquals(s.push(enc.encode("abcdefgh\nij\nklmn\n")), [
+    { text: "abcd", truncated: true, end: 9 },
+    { text: "ij", truncated: false, end: 12 },
+    { text: "klmn", truncated: false, end: 17 },
+  ]);
+});
+
+Deno.test("createLineSplitter() never cuts a truncated line inside a UTF-8 character", () => {
+  const s = createLineSplitter({ maxLineBytes: 5 });
+  // "ab€" is 5 bytes; "abc€" cut at 5 would split the 3-byte euro sign.
+  const lines = s.push(enc.encode("ab€x\nabc€\n"));
+  assertEquals(lines.map((l) => [l.text, l.truncated]), [["ab€", true], ["abc", true]]);
+});
+
+Deno.test("createLineSplitter() flush() emits the pending partial line", () => {
+  const s = createLineSplitter();
+  s.push(enc.encode("done\nhalf"));
+  assertEquals(s.flush(), { text: "half", truncated: false, end: 9 });
+  assertEquals(s.flush(), undefined);
+  assertEquals(s.lineStart, 9);
+});
+
+Deno.test("createLineSplitter() reset() drops the partial line and moves the offset", () => {
+  const s = createLineSplitter();
+  s.push(enc.encode("partial"));
+  s.reset(0);
+  assertEquals(s.pendingBytes, 0);
+  assertEquals(s.push(enc.encode("new\n")), [{ text: "new", truncated: false, end: 4 }]);
+});
+
+Deno.test("createLineSplitter() rejects a non-positive maxLineBytes", () => {
+  const e = assertThrows(() => createLineSplitter({ maxLineBytes: 0 }), /maxLineBytes/);
+  assertOk(e instanceof RangeError);
+});

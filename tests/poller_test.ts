@@ -1,0 +1,543 @@
+import { createLogger } from "../lib/log.ts";
+import {
+  type Batch,
+  detectChange,
+  expandLogPaths,
+  fingerprint,
+  globToRegExp,
+  LogTail,
+  type LogTailOptions,
+  type SavedPosition,
+} from "../lib/poller.ts";
+import { assertEquals, assertMatch, assertOk, assertRejects } from "./_assert.ts";
+
+const enc = new TextEncoder();
+
+/** A temp dir, a logger capturing its lines, and helpers; removed in finally. */
+async function withDir(fn: (dir: string, logs: string[]) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "banwatch-poller-" });
+  const logs: string[] = [];
+  try {
+    await fn(dir, logs);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function tailOptions(logs: string[], extra: Partial<LogTailOptions> = {}): LogTailOptions {
+  return {
+    logger: createLogger({ level: "debug", write: (l) => logs.push(l) }),
+    rotationGrace: 2,
+    ...extra,
+  };
+}
+
+async function append(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(path, text, { append: true });
+}
+
+/** Polls and returns the texts; records every batch in `seen` when given. */
+async function pollTexts(tail: LogTail, seen?: Batch[]): Promise<string[]> {
+  const batches = await tail.poll();
+  seen?.push(...batches);
+  return batches.flatMap((b) => b.lines.map((l) => l.text));
+}
+
+async function pollN(tail: LogTail, n: number, seen?: Batch[]): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(...await pollTexts(tail, seen));
+  return out;
+}
+
+function lastPosition(batches: Batch[]): SavedPosition {
+  const last = batches.at(-1);
+  assertOk(last, "expected at least one batch");
+  return last.position;
+}
+
+async function inode(path: string): Promise<number> {
+  return (await Deno.stat(path)).ino ?? 0;
+}
+
+/** newsyslog's steps 2-4 (freebsd.md §4.3): trim line, link to .0, rename a fresh file over. */
+async function newsyslogRotate(log: string, stamp: string): Promise<void> {
+  const turned = `${stamp} host newsyslog[1]: logfile turned over\n`;
+  await append(log, turned);
+  await Deno.link(log, `${log}.0`);
+  const temp = `${log}.zAbC123`;
+  await Deno.writeTextFile(temp, turned);
+  await Deno.rename(temp, log);
+}
+
+/** newsyslog's step 6: compress .0 (simulated) and unlink it. */
+async function compressDotZero(log: string): Promise<void> {
+  await Deno.writeFile(`${log}.0.bz2`, await Deno.readFile(`${log}.0`));
+  await Deno.remove(`${log}.0`);
+}
+
+Deno.test("fingerprint() hashes the first line, or 256 bytes, and is empty when unknown", () => {
+  assertEquals(fingerprint(new Uint8Array()), "");
+  assertEquals(fingerprint(enc.encode("no newline yet")), "");
+  const a = fingerprint(enc.encode("first line\nsecond"));
+  assertMatch(a, /^[0-9a-f]{16}$/);
+  assertEquals(fingerprint(enc.encode("first line\nother second line")), a);
+  assertOk(fingerprint(enc.encode("First line\n")) !== a);
+  const long = enc.encode("x".repeat(300));
+  assertEquals(fingerprint(long), fingerprint(long.subarray(0, 256)));
+  assertOk(fingerprint(long) !== "");
+});
+
+Deno.test("detectChange() classifies same, grown, truncated and rotated", () => {
+  const saved = { dev: 1, ino: 10, offset: 100, fingerprint: "abc" };
+  assertEquals(detectChange(saved, { dev: 1, ino: 10, size: 100 }), "same");
+  assertEquals(detectChange(saved, { dev: 1, ino: 10, size: 150 }, "abc"), "grown");
+  assertEquals(detectChange(saved, { dev: 1, ino: 10, size: 50 }, "abc"), "truncated");
+  assertEquals(detectChange(saved, { dev: 1, ino: 11, size: 500 }), "rotated");
+  assertEquals(detectChange(saved, { dev: 2, ino: 10, size: 500 }), "rotated");
+  // same inode, different first line: a reused inode or a rewritten file
+  assertEquals(detectChange(saved, { dev: 1, ino: 10, size: 500 }, "def"), "rotated");
+  // unknown fingerprints are not compared
+  assertEquals(detectChange(saved, { dev: 1, ino: 10, size: 500 }, ""), "grown");
+  assertEquals(
+    detectChange({ ...saved, fingerprint: "" }, { dev: 1, ino: 10, size: 500 }, "x"),
+    "grown",
+  );
+});
+
+Deno.test("LogTail.poll() returns appended lines exactly once with positions", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "a\nb\n");
+    const tail = new LogTail(log, tailOptions(logs));
+    try {
+      await tail.open();
+      const seen: Batch[] = [];
+      assertEquals(await pollTexts(tail, seen), ["a", "b"]);
+      assertEquals(lastPosition(seen).offset, 4);
+      assertEquals(lastPosition(seen).ino, await inode(log));
+      assertEquals(lastPosition(seen).path, log);
+      assertEquals(await pollTexts(tail), []);
+      await append(log, "c\n");
+      seen.length = 0;
+      assertEquals(await pollTexts(tail, seen), ["c"]);
+      assertEquals(lastPosition(seen).offset, 6);
+      assertEquals(await pollTexts(tail), []);
+      assertEquals(tail.position?.offset, 6);
+    } finally {
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail.poll() holds a partial line until it is completed", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "whole\npart");
+    const tail = new LogTail(log, tailOptions(logs));
+    try {
+      await tail.open();
+      const seen: Batch[] = [];
+      assertEquals(await pollTexts(tail, seen), ["whole"]);
+      assertEquals(lastPosition(seen).offset, 6);
+      await append(log, "ial");
+      assertEquals(await pollTexts(tail), []);
+      assertEquals(tail.position?.offset, 6);
+      await append(log, " line\r\nnext\n");
+      seen.length = 0;
+      assertEquals(await pollTexts(tail, seen), ["partial line", "next"]);
+      assertEquals(lastPosition(seen).offset, 25);
+    } finally {
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail.poll() delivers every line exactly once across a newsyslog rotation", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "L1\nL2\n");
+    const oldIno = await inode(log);
+    // syslogd's descriptor on the live file; it keeps writing there until SIGHUP
+    let syslogd = await Deno.open(log, { write: true, append: true });
+    const tail = new LogTail(log, tailOptions(logs));
+    const seen: Batch[] = [];
+    try {
+      await tail.open();
+      const got = await pollTexts(tail, seen);
+      await syslogd.write(enc.encode("L3 right before rotation\n"));
+      await newsyslogRotate(log, "Jan  1 00:00:00");
+      const newIno = await inode(log);
+      assertOk(newIno !== oldIno);
+      assertEquals(await inode(`${log}.0`), oldIno);
+      got.push(...await pollTexts(tail, seen)); // detects the rotation, drains the old fd
+      await syslogd.write(enc.encode("L4 old fd after rename\n"));
+      await append(`${log}.0`, "L5 via .0 path\n");
+      got.push(...await pollTexts(tail, seen));
+      // SIGHUP: syslogd reopens the path, now the new file
+      syslogd.close();
+      syslogd = await Deno.open(log, { write: true, append: true });
+      await syslogd.write(enc.encode("N1 new file\n"));
+      got.push(...await pollN(tail, 2, seen));
+      await compressDotZero(log);
+      await syslogd.write(enc.encode("N2 new file\n"));
+      got.push(...await pollN(tail, 3, seen));
+      assertEquals(got, [
+        "L1",
+        "L2",
+        "L3 right before rotation",
+        "Jan  1 00:00:00 host newsyslog[1]: logfile turned over",
+        "L4 old fd after rename",
+        "L5 via .0 path",
+        "Jan  1 00:00:00 host newsyslog[1]: logfile turned over",
+        "N1 new file",
+        "N2 new file",
+      ]);
+      // positions: the old inode up to its end, then the new inode from 0
+      const inodes = seen.map((b) => b.position.ino);
+      const firstNew = inodes.indexOf(newIno);
+      assertOk(firstNew > 0);
+      assertOk(inodes.slice(0, firstNew).every((i) => i === oldIno));
+      assertOk(inodes.slice(firstNew).every((i) => i === newIno));
+      assertEquals(seen[firstNew]!.position.offset, 0);
+      const oldSize = (await Deno.stat(`${log}.0.bz2`)).size;
+      assertEquals(seen[firstNew - 1]!.position.offset, oldSize);
+      assertEquals(lastPosition(seen).offset, (await Deno.stat(log)).size);
+      assertOk(logs.some((l) => /event=log_rotated /.test(l)));
+    } finally {
+      syslogd.close();
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail.poll() reads the old file before the new one when rotation happened between polls", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "L1\n");
+    const syslogd = await Deno.open(log, { write: true, append: true });
+    const tail = new LogTail(log, tailOptions(logs, { rotationGrace: 1 }));
+    try {
+      await tail.open();
+      const got = await pollTexts(tail);
+      await syslogd.write(enc.encode("L2\n"));
+      await newsyslogRotate(log, "Feb  2 00:00:00");
+      await syslogd.write(enc.encode("L3\n"));
+      syslogd.close();
+      await append(log, "N1\n");
+      await compressDotZero(log); // .0 already gone: the open descriptor still reads it
+      got.push(...await pollN(tail, 4));
+      assertEquals(got, [
+        "L1",
+        "L2",
+        "Feb  2 00:00:00 host newsyslog[1]: logfile turned over",
+        "L3",
+        "Feb  2 00:00:00 host newsyslog[1]: logfile turned over",
+        "N1",
+      ]);
+    } finally {
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail resumes exactly once after a crash in the middle of a rotation", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "L1\nL2\n");
+    const seen: Batch[] = [];
+    const first = new LogTail(log, tailOptions(logs));
+    let got: string[];
+    try {
+      await first.open();
+      got = await pollTexts(first, seen);
+      await append(log, "L3\n");
+      await newsyslogRotate(log, "Mar  3 00:00:00");
+      got.push(...await pollTexts(first, seen)); // old inode drained, new not read yet
+    } finally {
+      first.close(); // kill -9: only the persisted position survives
+    }
+    const saved = lastPosition(seen);
+    await append(`${log}.0`, "L4 late write to old inode\n");
+    await append(log, "N1\n");
+    const second = new LogTail(log, tailOptions(logs));
+    try {
+      await second.open(saved);
+      got.push(...await pollN(second, 4));
+      assertEquals(got, [
+        "L1",
+        "L2",
+        "L3",
+        "Mar  3 00:00:00 host newsyslog[1]: logfile turned over",
+        "L4 late write to old inode",
+        "Mar  3 00:00:00 host newsyslog[1]: logfile turned over",
+        "N1",
+      ]);
+      assertOk(logs.some((l) => /event=log_resume_rotated/.test(l)));
+    } finally {
+      second.close();
+    }
+  });
+});
+
+Deno.test("LogTail.poll() restarts at 0 after truncation", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "old one\nold two\n");
+    const tail = new LogTail(log, tailOptions(logs));
+    try {
+      await tail.open();
+      assertEquals(await pollTexts(tail), ["old one", "old two"]);
+      await Deno.truncate(log, 0);
+      await append(log, "new\n");
+      const seen: Batch[] = [];
+      assertEquals(await pollTexts(tail, seen), ["new"]);
+      assertEquals(lastPosition(seen).offset, 4);
+      assertOk(logs.some((l) => /event=log_truncated/.test(l)));
+    } finally {
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail.poll() notices a file rewritten in place past the old offset by its first line", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "first A\n");
+    const tail = new LogTail(log, tailOptions(logs));
+    try {
+      await tail.open();
+      assertEquals(await pollTexts(tail), ["first A"]);
+      await Deno.truncate(log, 0);
+      await append(log, "first B\nsecond B\n");
+      assertEquals(await pollTexts(tail), ["first B", "second B"]);
+    } finally {
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail waits for a missing file with one warning and reads it when it appears", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/later.log`;
+    const tail = new LogTail(log, tailOptions(logs));
+    try {
+      await tail.open();
+      assertEquals(await pollN(tail, 3), []);
+      assertEquals(tail.position, undefined);
+      await Deno.writeTextFile(log, "hello\n");
+      assertEquals(await pollN(tail, 2), ["hello"]);
+      assertEquals(logs.filter((l) => /level=warn event=log_missing/.test(l)).length, 1);
+      // removed, then recreated: one more warning for the new absence, then the new file
+      await Deno.remove(log);
+      assertEquals(await pollN(tail, 4), []);
+      await Deno.writeTextFile(log, "again\n");
+      assertEquals(await pollN(tail, 2), ["again"]);
+      assertEquals(logs.filter((l) => /event=log_missing/.test(l)).length, 2);
+    } finally {
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail.open() resumes from a saved position on the same inode", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "a\nb\n");
+    const seen: Batch[] = [];
+    const first = new LogTail(log, tailOptions(logs));
+    try {
+      await first.open();
+      await pollTexts(first, seen);
+    } finally {
+      first.close();
+    }
+    await append(log, "c\n");
+    const second = new LogTail(log, tailOptions(logs));
+    try {
+      await second.open(lastPosition(seen));
+      assertEquals(await pollN(second, 2), ["c"]);
+    } finally {
+      second.close();
+    }
+    // a saved offset beyond the end of the same file means it was truncated
+    const third = new LogTail(log, tailOptions(logs));
+    try {
+      await third.open({ ...lastPosition(seen), offset: 1000 });
+      assertEquals(await pollTexts(third), ["a", "b", "c"]);
+    } finally {
+      third.close();
+    }
+  });
+});
+
+Deno.test("LogTail.open() finishes an uncompressed .0 rotated while stopped, then the new file", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "a\nb\n");
+    const seen: Batch[] = [];
+    const first = new LogTail(log, tailOptions(logs));
+    try {
+      await first.open();
+      await pollTexts(first, seen);
+    } finally {
+      first.close();
+    }
+    await append(log, "c before rotation\n");
+    await newsyslogRotate(log, "Apr  4 00:00:00");
+    await append(log, "n1\n");
+    const second = new LogTail(log, tailOptions(logs));
+    try {
+      await second.open(lastPosition(seen));
+      assertEquals(await pollN(second, 4), [
+        "c before rotation",
+        "Apr  4 00:00:00 host newsyslog[1]: logfile turned over",
+        "Apr  4 00:00:00 host newsyslog[1]: logfile turned over",
+        "n1",
+      ]);
+      assertEquals(second.position?.ino, await inode(log));
+      assertOk(!logs.some((l) => /event=log_rotated_while_stopped/.test(l)));
+    } finally {
+      second.close();
+    }
+  });
+});
+
+Deno.test("LogTail.open() starts the new file at 0 with a warning when .0 is gone", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "a\n");
+    const seen: Batch[] = [];
+    const first = new LogTail(log, tailOptions(logs));
+    try {
+      await first.open();
+      await pollTexts(first, seen);
+    } finally {
+      first.close();
+    }
+    await newsyslogRotate(log, "May  5 00:00:00");
+    await compressDotZero(log);
+    await append(log, "n1\n");
+    const second = new LogTail(log, tailOptions(logs));
+    try {
+      await second.open(lastPosition(seen));
+      assertEquals(await pollN(second, 2), [
+        "May  5 00:00:00 host newsyslog[1]: logfile turned over",
+        "n1",
+      ]);
+      assertEquals(
+        logs.filter((l) => /level=warn event=log_rotated_while_stopped/.test(l)).length,
+        1,
+      );
+    } finally {
+      second.close();
+    }
+  });
+});
+
+Deno.test("LogTail.poll() reads at most maxBytesPerPoll and sets behind until caught up", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/big.log`;
+    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i} ${"x".repeat(40)}`);
+    await Deno.writeTextFile(log, lines.join("\n") + "\n");
+    const tail = new LogTail(
+      log,
+      tailOptions(logs, { chunkBytes: 4096, maxBytesPerPoll: 16384 }),
+    );
+    try {
+      await tail.open();
+      const got: string[] = [];
+      let polls = 0;
+      do {
+        const batches = await tail.poll();
+        polls++;
+        assertOk(batches.every((b) => b.lines.length <= 4096 / 10));
+        got.push(...batches.flatMap((b) => b.lines.map((l) => l.text)));
+      } while (tail.behind);
+      assertEquals(got, lines);
+      assertOk(polls >= 6, `expected several polls, got ${polls}`);
+    } finally {
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail.open() with startAtEnd skips existing content", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "old\n");
+    const tail = new LogTail(log, tailOptions(logs, { startAtEnd: true }));
+    try {
+      await tail.open();
+      const seen: Batch[] = [];
+      assertEquals(await pollTexts(tail, seen), []);
+      assertEquals(lastPosition(seen).offset, 4); // announced so the daemon can persist it
+      await append(log, "new\n");
+      assertEquals(await pollTexts(tail), ["new"]);
+    } finally {
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail.poll() flags a truncated overlong line", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, `${"y".repeat(5000)}\nok\n`);
+    const tail = new LogTail(log, tailOptions(logs, { maxLineBytes: 100, chunkBytes: 512 }));
+    try {
+      await tail.open();
+      const batches = await tail.poll();
+      const lines = batches.flatMap((b) => b.lines);
+      assertEquals(lines, [{ text: "y".repeat(100), truncated: true }, {
+        text: "ok",
+        truncated: false,
+      }]);
+    } finally {
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail.poll() refuses to run before open()", async () => {
+  const tail = new LogTail("/nonexistent/x.log", tailOptions([]));
+  await assertRejects(() => tail.poll(), /not open/);
+});
+
+Deno.test("globToRegExp() handles *, ?, classes, negation and leading dots", () => {
+  assertOk(globToRegExp("*.log").test("mail.log"));
+  assertOk(!globToRegExp("*.log").test(".hidden.log"));
+  assertOk(globToRegExp(".*.log").test(".hidden.log"));
+  assertOk(globToRegExp("a?c").test("abc"));
+  assertOk(!globToRegExp("a?c").test("ac"));
+  assertOk(globToRegExp("log[0-9]").test("log7"));
+  assertOk(!globToRegExp("log[!0-9]").test("log7"));
+  assertOk(globToRegExp("log[!0-9]").test("logx"));
+  assertOk(globToRegExp("a+b(c).log").test("a+b(c).log"));
+  assertOk(globToRegExp("x[").test("x["));
+});
+
+Deno.test("expandLogPaths() expands globs to existing files and keeps literal paths", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/vhosts/a`, { recursive: true });
+    await Deno.mkdir(`${dir}/vhosts/b`, { recursive: true });
+    await Deno.mkdir(`${dir}/vhosts/dir.log`);
+    for (const f of ["b.log", "a.log", "c.txt", ".hidden.log", "vhosts/a/mail.log"]) {
+      await Deno.writeTextFile(`${dir}/${f}`, "");
+    }
+    assertEquals(await expandLogPaths([`${dir}/*.log`, `${dir}/missing.log`, `${dir}/a.log`]), [
+      `${dir}/a.log`,
+      `${dir}/b.log`,
+      `${dir}/missing.log`,
+    ]);
+    assertEquals(await expandLogPaths([`${dir}/vhosts/*/mail.log`, `${dir}/vhosts/*.log`]), [
+      `${dir}/vhosts/a/mail.log`,
+    ]);
+    assertEquals(await expandLogPaths([`${dir}/nodir/*.log`]), []);
+    // a file appearing later is picked up by the next expansion
+    await Deno.writeTextFile(`${dir}/vhosts/b/mail.log`, "");
+    assertEquals(await expandLogPaths([`${dir}/vhosts/*/mail.log`]), [
+      `${dir}/vhosts/a/mail.log`,
+      `${dir}/vhosts/b/mail.log`,
+    ]);
+  });
+});
