@@ -49,7 +49,8 @@ import { type Batch, expandLogPaths, LogTail, type SavedPosition } from "./polle
 import { openStore, type Store, type StoredBan } from "./store.ts";
 import { formatDuration } from "./duration.ts";
 import { VERSION } from "./version.ts";
-import { UsageError } from "./errors.ts";
+import { BackendError, UsageError } from "./errors.ts";
+import { ipfwRuleArgs } from "./firewall/ipfw.ts";
 import type { BanPolicy } from "./ban_manager.ts";
 
 /** How the daemon is set up. */
@@ -197,6 +198,7 @@ export class Daemon implements ControlHandler {
     const now = this.now();
     this.#restore(now);
     await this.#reconcileAll();
+    await this.#ensureRules();
     this.#handleActions(expireBans(this.#state, now));
     this.#persist(undefined, []);
     await this.#openTails();
@@ -311,6 +313,33 @@ export class Daemon implements ControlHandler {
         });
       } catch (error) {
         this.#firewallFailed(error, "reconcile");
+      }
+    }
+  }
+
+  /**
+   * Adds each managed ipfw rule (`rule = N`) that is missing. Rules stay on stop, so the
+   * tables keep blocking while banwatch is down (or being upgraded).
+   */
+  async #ensureRules(): Promise<void> {
+    const ipfw = this.#config.global.ipfwPath;
+    for (const jail of this.#jails.values()) {
+      const c = jail.config;
+      if (jail.backendKind !== "ipfw" || c.ruleNumber === undefined || !c.manageRule) continue;
+      const listed = await this.#options.runner.run([ipfw, "list", String(c.ruleNumber)]);
+      if (listed.code === 0 && listed.stdout.includes(`table(${c.table})`)) continue;
+      const argv = [
+        ipfw,
+        ...ipfwRuleArgs(c.table, {
+          rule: c.ruleNumber,
+          protocol: c.protocol,
+          ports: c.ports,
+        }),
+      ];
+      const added = await this.#options.runner.run(argv);
+      if (added.code === 0) this.#logger.info("rule_added", { jail: c.name, argv: argv.join(" ") });
+      else {
+        this.#firewallFailed(new BackendError(argv, added.code, added.stderr.trim()), "rule");
       }
     }
   }

@@ -127,6 +127,7 @@ export type PatternNodeType =
   | "backref"
   | "alternation"
   | "group"
+  | "conditional"
   | "tag";
 
 /** Kind of a group node. */
@@ -328,6 +329,15 @@ interface MutableNode {
   children: MutableNode[];
   literal: string | undefined;
   host: boolean;
+  /** Groups: the opening text ("(?:", "(?<user>"…). */
+  open: string;
+  /** The quantifier's JS text ("", "*", "{1,3}?"…). */
+  quantJs: string;
+  /** Capture groups: the Python name (named groups) and number (user-written groups). */
+  capName: string | undefined;
+  userIndex: number | undefined;
+  /** Conditionals: the group name or number they test. */
+  condRef: string | undefined;
 }
 
 interface ParseState {
@@ -343,6 +353,8 @@ interface ParseState {
   jsGroups: number;
   /** JS group number of each user-written capture group, in Python numbering (index 0 = \\1). */
   readonly userGroups: number[];
+  /** Number of conditional groups seen. */
+  conditionals: number;
 }
 
 type Closer = { kind: "none" } | { kind: "paren" } | { kind: "tag"; name: string };
@@ -358,6 +370,11 @@ function node(type: PatternNodeType, start: number, end: number, js: string): Mu
     children: [],
     literal: undefined,
     host: false,
+    open: "",
+    quantJs: "",
+    capName: undefined,
+    userIndex: undefined,
+    condRef: undefined,
   };
 }
 
@@ -399,6 +416,7 @@ export function translatePattern(pattern: string): TranslatedPattern {
     names: new Map(),
     jsGroups: 0,
     userGroups: [],
+    conditionals: 0,
   };
   let flags = "";
   for (;;) {
@@ -416,7 +434,7 @@ export function translatePattern(pattern: string): TranslatedPattern {
   skipBlanksAfterStart(nodes);
   return {
     pattern,
-    source: nodes.map((n) => n.js).join(""),
+    source: st.conditionals > 0 ? expandConditionals(nodes) : nodes.map((n) => n.js).join(""),
     flags,
     nodes,
     hostCaptures: st.hostCaptures,
@@ -467,6 +485,7 @@ function parseSeq(st: ParseState, close: Closer): MutableNode[] {
         }
         if (prev.quantifier) fail(`multiple repeat at position ${start}`);
         prev.quantifier = q.quantifier;
+        prev.quantJs = q.js;
         if (prev.type === "tag") prev.js = `(?:${prev.js})`;
         prev.js += q.js;
         prev.end = st.i;
@@ -700,6 +719,8 @@ function parseGroup(st: ParseState): MutableNode | undefined {
   let open: string;
   let kind: PatternGroupKind = "capture";
   let isHost = false;
+  let capName: string | undefined;
+  let userIndex: number | undefined;
   WRAPPED_FLAGS_RE.lastIndex = start;
   const wrapped = WRAPPED_FLAGS_RE.exec(p);
   if (wrapped) {
@@ -710,6 +731,7 @@ function parseGroup(st: ParseState): MutableNode | undefined {
     open = "(";
     st.i = start + 1;
     st.userGroups.push(++st.jsGroups);
+    userIndex = st.userGroups.length;
   } else {
     const rest = p.slice(start + 2, start + 4);
     if (rest[0] === "#") {
@@ -743,6 +765,8 @@ function parseGroup(st: ParseState): MutableNode | undefined {
       }
       st.names.set(name, jsName);
       st.userGroups.push(++st.jsGroups);
+      capName = name;
+      userIndex = st.userGroups.length;
       open = `(?<${jsName}>`;
     } else if (rest[0] === ":" || rest[0] === "=" || rest[0] === "!") {
       open = p.slice(start, start + 3);
@@ -755,7 +779,7 @@ function parseGroup(st: ParseState): MutableNode | undefined {
     } else if (rest[0] === ">") {
       fail(`atomic groups (?>...) at position ${start} are not supported`);
     } else if (rest[0] === "(") {
-      fail(`conditional groups (?(...)...) at position ${start} are not supported`);
+      return parseConditional(st, start);
     } else {
       SCOPED_FLAGS_RE.lastIndex = start;
       const m = SCOPED_FLAGS_RE.exec(p);
@@ -777,7 +801,112 @@ function parseGroup(st: ParseState): MutableNode | undefined {
   n.groupKind = kind;
   n.children = children;
   n.host = isHost;
+  n.open = open;
+  n.capName = capName;
+  n.userIndex = userIndex;
   return n;
+}
+
+/** `(?(name)yes|no)` / `(?(1)yes|no)`: expanded into variants by expandConditionals(). */
+function parseConditional(st: ParseState, start: number): MutableNode {
+  const p = st.p;
+  const close = p.indexOf(")", start + 3);
+  const ref = close < 0 ? "" : p.slice(start + 3, close);
+  if (!/^(?:[A-Za-z_]\w*|\d{1,2})$/.test(ref)) fail(`bad conditional group reference at position ${start}`);
+  st.i = close + 1;
+  const children = parseSeq(st, { kind: "paren" });
+  st.i++; // ")"
+  const branches = patternBranches(children);
+  if (branches.length > 2) fail(`conditional with more than two branches at position ${start}`);
+  st.conditionals++;
+  const [yes, no = []] = branches.map((b) => b.map((n) => n.js).join(""));
+  // Approximation used only for explainMiss() prefixes: either branch.
+  const n = node("conditional", start, st.i, `(?:${yes}|${no})`);
+  n.children = children;
+  n.condRef = ref;
+  return n;
+}
+
+const NEVER = String.raw`[^\s\S]`;
+
+/** The JS text of a quantifier forced to repeat at least once. */
+function atLeastOnce(n: MutableNode): string {
+  const q = n.quantifier;
+  if (!q || q.min >= 1) return n.quantJs;
+  if (q.max === 1) return "";
+  const lazy = q.lazy ? "?" : "";
+  return (q.max === Infinity ? "+" : `{1,${q.max}}`) + lazy;
+}
+
+/**
+ * Python conditionals `(?(g)yes|no)` have no JavaScript equivalent: the pattern is expanded
+ * into one alternative per combination of "g took part in the match" / "g did not", each
+ * with the conditionals resolved, g forced in (optional ancestors made mandatory, other
+ * alternatives dropped) or g forced out (replaced by a never-matching class). Named groups
+ * repeat across the alternatives (ES2025 duplicate named groups).
+ */
+function expandConditionals(nodes: MutableNode[]): string {
+  const byName = new Map<string, MutableNode>();
+  const byIndex = new Map<number, MutableNode>();
+  const parents = new Map<MutableNode, MutableNode[]>(); // node -> ancestors, outermost first
+  const refs: string[] = [];
+  const walk = (list: MutableNode[], path: MutableNode[]): void => {
+    for (const n of list) {
+      parents.set(n, path);
+      if (n.capName !== undefined) byName.set(n.capName, n);
+      if (n.userIndex !== undefined) byIndex.set(n.userIndex, n);
+      if (n.type === "conditional" && !refs.includes(n.condRef!)) refs.push(n.condRef!);
+      if (n.type === "backref" && /^\(\?:\\\d/.test(n.js)) {
+        fail("numbered backreferences cannot be combined with conditional groups");
+      }
+      walk(n.children, [...path, n]);
+    }
+  };
+  walk(nodes, []);
+  const targets = refs.map((ref) => {
+    const g = /^\d+$/.test(ref) ? byIndex.get(Number(ref)) : byName.get(ref);
+    if (!g) fail(`conditional refers to unknown group "${ref}"`);
+    return g;
+  });
+  if (refs.length > 4) fail("more than 4 groups tested by conditionals");
+  const variants: string[] = [];
+  for (let mask = 0; mask < 1 << refs.length; mask++) {
+    const inside = new Map<string, boolean>();
+    const required = new Set<MutableNode>();
+    const excluded = new Set<MutableNode>();
+    refs.forEach((ref, k) => {
+      const on = (mask & (1 << k)) !== 0;
+      inside.set(ref, on);
+      const g = targets[k]!;
+      if (on) {
+        required.add(g);
+        for (const a of parents.get(g) ?? []) required.add(a);
+      } else {
+        excluded.add(g);
+      }
+    });
+    if ([...excluded].some((g) => required.has(g))) continue; // contradictory
+    const seq = (list: MutableNode[]): string => {
+      const branches = patternBranches(list) as MutableNode[][];
+      if (branches.length === 1) return list.map(emit).join("");
+      const needed = branches.filter((b) => b.some((n) => required.has(n)));
+      if (needed.length > 1) return NEVER;
+      if (needed.length === 1) return needed[0]!.map(emit).join("");
+      return branches.map((b) => b.map(emit).join("")).join("|");
+    };
+    const emit = (n: MutableNode): string => {
+      if (n.type === "conditional") {
+        const [yes = [], no = []] = patternBranches(n.children) as MutableNode[][];
+        return `(?:${seq(inside.get(n.condRef!) ? yes : no)})${n.quantJs}`;
+      }
+      if (excluded.has(n)) return n.quantJs ? `(?:${NEVER})${n.quantJs}` : NEVER;
+      if (n.type !== "group") return n.js;
+      const quant = required.has(n) ? atLeastOnce(n) : n.quantJs;
+      return `${n.open}${seq(n.children)})${quant}`;
+    };
+    variants.push(seq(nodes));
+  }
+  return variants.map((v) => `(?:${v})`).join("|");
 }
 
 /** Number of capture groups a translated tag opens. */
@@ -873,6 +1002,8 @@ function parseTag(st: ParseState): MutableNode | undefined {
   n.groupKind = isHost ? "host" : "field";
   n.children = children;
   n.host = isHost;
+  n.open = open;
+  n.capName = isHost ? "host" : open.slice(3, -1);
   return n;
 }
 

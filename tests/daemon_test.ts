@@ -150,3 +150,110 @@ Deno.test("main.ts run keeps banning from memory while ipfw fails, and applies o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("main.ts run on SIGHUP keeps the running config when the new one is invalid", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
+  try {
+    const fake = await installFakeIpfw(dir);
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "");
+    const config = await writeConfig(dir, { log, ipfw: fake.path, maxretry: 2 });
+    const good = await Deno.readTextFile(config);
+    const d = startDaemon(config);
+    try {
+      await d.waitFor(/event=started/);
+      await Deno.writeTextFile(config, good.replace("maxretry = 2", 'maxretry = "two"'));
+      d.child.kill("SIGHUP");
+      const failed = await d.waitFor(/event=reload_failed/, 5);
+      assertMatch(failed, /jail\.mail\.maxretry/);
+      // Still the old config: two failures ban.
+      await append(log, saslFailure("203.0.113.20") + saslFailure("203.0.113.20"));
+      await d.waitFor(/event=ban .*addr=203\.0\.113\.20 failures=2/, 5);
+      // A valid new config is applied: now one failure bans.
+      await Deno.writeTextFile(config, good.replace("maxretry = 2", "maxretry = 1"));
+      d.child.kill("SIGHUP");
+      await d.waitFor(/event=reloaded/, 5);
+      await append(log, saslFailure("203.0.113.21"));
+      await d.waitFor(/event=ban .*addr=203\.0\.113\.21 failures=1/, 5);
+      // Bans survive the reload.
+      await eventually(async () => (await tableKeys(fake)).length === 2, "both bans applied");
+      assertEquals(await tableKeys(fake), ["203.0.113.20/32", "203.0.113.21/32"]);
+    } finally {
+      assertEquals(await d.stop(), 0);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts run after kill -9 resumes with the same bans and no line counted twice", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
+  try {
+    const fake = await installFakeIpfw(dir);
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "");
+    const config = await writeConfig(dir, { log, ipfw: fake.path, maxretry: 3 });
+    const now = Date.now() / 1000;
+    let d = startDaemon(config);
+    try {
+      await d.waitFor(/event=started/);
+      await append(log, saslFailure("203.0.113.30", now).repeat(3));
+      await append(log, saslFailure("203.0.113.31", now).repeat(2));
+      await d.waitFor(/event=ban .*addr=203\.0\.113\.30/, 5);
+      await eventually(async () => (await tableKeys(fake)).length === 1, "ban applied");
+    } finally {
+      assertEquals(await d.stop("SIGKILL"), 128);
+    }
+    d = startDaemon(config);
+    try {
+      await d.waitFor(/event=started/);
+      await append(log, saslFailure("203.0.113.31", now));
+      await d.waitFor(/event=ban .*addr=203\.0\.113\.31 failures=3/, 5);
+      await eventually(async () => (await tableKeys(fake)).length === 2, "second ban applied");
+      assertEquals(await tableKeys(fake), ["203.0.113.30/32", "203.0.113.31/32"]);
+      assertOk(!/addr=203\.0\.113\.30/.test(d.stderr()), "203.0.113.30 was not banned again");
+    } finally {
+      await d.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts run adds a managed ipfw rule once and keeps it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
+  try {
+    const fake = await installFakeIpfw(dir);
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "");
+    const config = await writeConfig(dir, {
+      log,
+      ipfw: fake.path,
+      extra: "rule = 1000\nport = [25, 587]",
+    });
+    for (let run = 0; run < 2; run++) {
+      const d = startDaemon(config);
+      try {
+        await d.waitFor(/event=started/);
+      } finally {
+        assertEquals(await d.stop(), 0);
+      }
+    }
+    const adds = (await readFakeIpfwCalls(fake)).filter((argv) => argv[1] === "add");
+    assertEquals(adds, [[
+      "-q",
+      "add",
+      "1000",
+      "deny",
+      "tcp",
+      "from",
+      "table(bw-mail)",
+      "to",
+      "any",
+      "dst-port",
+      "25,587",
+    ]]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

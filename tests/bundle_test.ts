@@ -1,0 +1,49 @@
+import { assertEquals, assertMatch } from "./_assert.ts";
+import { RUN_FLAGS } from "../scripts/flags.ts";
+import { ROOT } from "./_helpers.ts";
+import { VERSION } from "../lib/version.ts";
+
+/** Runs the bundled artifact with the compile's flags, from a directory without deno.json. */
+async function runBundle(bundle: string, args: string[], cwd: string) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--no-config", ...RUN_FLAGS, bundle, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("deno bundle output is self-contained and runs --version, check and the demo", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "bw-bundle-" });
+  try {
+    const bundle = `${dir}/banwatch.js`;
+    const build = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--quiet", "--platform=deno", "-o", bundle, `${ROOT}main.ts`],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(build.code, 0, new TextDecoder().decode(build.stderr));
+
+    await t.step("--version", async () => {
+      const r = await runBundle(bundle, ["--version"], dir);
+      assertEquals([r.code, r.stdout], [0, `banwatch ${VERSION}\n`]);
+    });
+    await t.step("check on the example config", async () => {
+      const r = await runBundle(bundle, ["check", "-c", `${ROOT}jails.toml`], dir);
+      assertEquals(r.code, 0, r.stderr);
+      assertMatch(r.stdout, /jails\.toml: OK: 3 jails \(3 enabled\)/);
+    });
+    await t.step("demo replay", async () => {
+      const r = await runBundle(bundle, ["demo"], dir);
+      assertEquals(r.code, 0, r.stderr);
+      assertMatch(r.stdout, /event=ban jail=qpopperauth addr=192\.0\.2\.77/);
+      assertMatch(r.stdout, /event=dry-run argv="\/sbin\/ipfw -q table qpopperauth add/);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
