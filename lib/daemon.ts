@@ -12,7 +12,7 @@
  * lines older than `findtime` are not counted); a ban starts when it is decided (`now`).
  * @module
  */
-import { type Cidr, parseCidr, parseIp } from "./address.ts";
+import { type Cidr, type IpAddress, parseCidr, parseIp } from "./address.ts";
 import {
   activeBans,
   type BanAction,
@@ -24,6 +24,7 @@ import {
   manualBan,
   manualUnban,
   nextExpiry,
+  pruneWindows,
   recordFailure,
   restoreBan,
   restoreHistory,
@@ -91,6 +92,7 @@ interface TailRuntime {
   tail: LogTail;
   jails: JailRuntime[];
   lastRead: number | undefined;
+  warnedSkew?: boolean;
 }
 
 interface PendingChange extends FirewallChange {
@@ -99,6 +101,14 @@ interface PendingChange extends FirewallChange {
 }
 
 const TURNED_OVER = "logfile turned over";
+/** Seconds a line may be dated ahead of the clock before a skew warning. */
+const SKEW_WARN = 60;
+/** Seconds between prunes of stale failure windows. */
+const PRUNE_EVERY = 60;
+/** usedns: seconds a lookup may take, seconds a result is kept, names kept. */
+const DNS_TIMEOUT = 2;
+const DNS_TTL = 3600;
+const DNS_CACHE_MAX = 10_000;
 const MAX_BACKOFF = 60;
 
 function changeKey(c: { backendKind: string; table: string; target: string }): string {
@@ -156,6 +166,8 @@ export class Daemon implements ControlHandler {
   #prepared = new Set<string>();
   #busy: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #lastPrune = 0;
+  #dns = new Map<string, { addrs: IpAddress[]; until: number }>();
 
   private constructor(options: DaemonOptions, store: Store) {
     this.#options = options;
@@ -396,14 +408,21 @@ export class Daemon implements ControlHandler {
     if (this.#hasGlobs()) await this.#openTails();
     for (const [path, rt] of this.#tails) {
       const batches = await rt.tail.poll();
-      for (const batch of batches) lines += this.#handleBatch(path, rt, batch);
+      for (const batch of batches) lines += await this.#handleBatch(path, rt, batch);
       if (batches.length > 0) rt.lastRead = this.#options.now();
       behind ||= rt.tail.behind;
     }
-    const expired = expireBans(this.#state, this.now());
+    const now = this.now();
+    const expired = expireBans(this.#state, now);
     if (expired.length > 0) {
       this.#handleActions(expired);
       this.#persist(undefined, expired);
+    }
+    if (now - this.#lastPrune >= PRUNE_EVERY) {
+      // Stale windows would otherwise live until evicted: free their memory and rows.
+      this.#lastPrune = now;
+      const policies = [...this.#jails.values()].map((j) => j.policy);
+      if (pruneWindows(this.#state, { policies, now }) > 0) this.#persist(undefined, []);
     }
     await this.#flushFirewall();
     return { lines, behind };
@@ -416,7 +435,7 @@ export class Daemon implements ControlHandler {
     return false;
   }
 
-  #handleBatch(path: string, rt: TailRuntime, batch: Batch): number {
+  async #handleBatch(path: string, rt: TailRuntime, batch: Batch): Promise<number> {
     const actions: BanAction[] = [];
     const replay = this.#options.replay ?? false;
     for (const line of batch.lines) {
@@ -425,8 +444,9 @@ export class Daemon implements ControlHandler {
         continue;
       }
       for (const jail of rt.jails) {
+        const wall = this.#options.now();
         // The wall clock resolves year-less dates; the replay clock only orders events.
-        const v = matchLine(jail.filter, text, this.#options.now());
+        const v = matchLine(jail.filter, text, wall);
         if (replay && v.time !== undefined && v.time > this.#replayNow) {
           this.#replayNow = v.time;
           if ((nextExpiry(this.#state) ?? Infinity) <= this.#replayNow) {
@@ -435,24 +455,58 @@ export class Daemon implements ControlHandler {
             actions.push(...expired);
           }
         }
-        if (v.kind !== "matched" || v.addr === undefined) continue;
-        const acts = recordFailure(this.#state, jail.policy, {
-          addr: v.addr,
-          time: v.time,
-          line: text.length > 1000 ? `${text.slice(0, 1000)}…` : text,
-        }, {
-          // A replay judges each failure at its own time, as if it were read live.
-          now: replay ? v.time : this.now(),
-          ignore: jail.checks.ignore,
-          ignorePrefix: jail.checks.ignorePrefix,
-        });
-        this.#handleActions(acts);
-        actions.push(...acts);
+        if (v.kind !== "matched") continue;
+        if (!replay && v.time > wall + SKEW_WARN && !rt.warnedSkew) {
+          rt.warnedSkew = true;
+          this.#logger.warn("clock_skew", {
+            path,
+            line_time: new Date(v.time * 1000).toISOString(),
+            detail: "a line is dated in the future; counted as now (check the timezone setting)",
+          });
+        }
+        const addrs = v.addr ? [v.addr] : jail.config.usedns ? await this.#resolve(v.host) : [];
+        for (const addr of addrs) {
+          const acts = recordFailure(this.#state, jail.policy, {
+            addr,
+            time: v.time,
+            line: text.length > 1000 ? `${text.slice(0, 1000)}…` : text,
+          }, {
+            // A replay judges each failure at its own time, as if it were read live.
+            now: replay ? v.time : this.now(),
+            ignore: jail.checks.ignore,
+            ignorePrefix: jail.checks.ignorePrefix,
+          });
+          this.#handleActions(acts);
+          actions.push(...acts);
+        }
       }
     }
     this.#persist(batch.position, actions);
     this.#positions.set(path, batch.position);
     return batch.lines.length;
+  }
+
+  /** Resolves a host name for a `usedns` jail (A and AAAA), cached and bounded. */
+  async #resolve(host: string): Promise<IpAddress[]> {
+    const now = this.#options.now();
+    const cached = this.#dns.get(host);
+    if (cached && cached.until > now) return cached.addrs;
+    const addrs: IpAddress[] = [];
+    for (const type of ["A", "AAAA"] as const) {
+      try {
+        const signal = AbortSignal.timeout(DNS_TIMEOUT * 1000);
+        for (const text of await Deno.resolveDns(host, type, { signal })) {
+          const ip = parseIp(text);
+          if (ip) addrs.push(ip);
+        }
+      } catch {
+        // NXDOMAIN, timeout: nothing to ban for this name.
+      }
+    }
+    if (this.#dns.size >= DNS_CACHE_MAX) this.#dns.delete(this.#dns.keys().next().value!);
+    this.#dns.set(host, { addrs, until: now + DNS_TTL });
+    this.#logger.info("dns_resolved", { host, addrs: addrs.map((a) => a.text).join(",") });
+    return addrs;
   }
 
   #handleActions(actions: readonly BanAction[]): void {
