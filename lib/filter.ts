@@ -14,12 +14,13 @@
  * - tags `<HOST>`, `<ADDR>`, `<IP4>`, `<IP6>`, `<DNS>`, `<SUBNET>` (the address capture),
  *   `<CIDR>` (a mask, reported as field `cidr`), `<F-NAME>…</F-NAME>` named fields (reported
  *   lowercased: `<F-USER>` -> `user`, `<F-ALT_USER1>` -> `alt_user1`), `<F-NAME/>` or a lone
- *   `<F-NAME>` (default `\S+`), `<F-ID>…</F-ID>` / `<F-HOST>…</F-HOST>` / `<F-IP4>`… as a custom
- *   address capture, `<F-CONTENT>…</F-CONTENT>` in prefregex;
+ *   `<F-NAME>` (default `\S+`), `<F-ID>…</F-ID>` / `<F-HOST>…</F-HOST>` / `<F-IP4>`… as a
+ *   custom address capture, `<F-CONTENT>…</F-CONTENT>` in prefregex;
  * - Python regex: `(?P<name>…)` -> `(?<name>…)`, `(?P=name)` -> `\k<name>`, global flags at the
  *   start `(?i)`, `(?s)`, `(?m)`, `(?x)` (verbose: whitespace and `#` comments dropped), scoped
- *   flags `(?i:…)`, fail2ban's rewrite of `((?i)…)` and `(?:(?i)…)` to `(?i:…)`, `(?#comment)`, `\A`, `\Z`, `\a`, octal `\0`, `\U0001F600`, `{,n}`,
- *   `[]abc]` (a `]` first in a class is literal), identity escapes such as `\-`, `\"`, `\<`;
+ *   flags `(?i:…)`, fail2ban's rewrite of `((?i)…)` and `(?:(?i)…)` to `(?i:…)`,
+ *   `(?#comment)`, `\A`, `\Z`, `\a`, octal `\0`, `\U0001F600`, `{,n}`, `[]abc]` (a `]`
+ *   first in a class is literal), identity escapes such as `\-`, `\"`, `\<`;
  *   groups named `host`, `ip4`, `ip6`, `dns`, `fid` are the address capture, any other named
  *   group is a field.
  *
@@ -50,9 +51,17 @@
  *   pattern itself opens (named groups are the portable choice).
  * - Regexes are JavaScript (V8) regexes: `\d` and `\w` are ASCII (Python's are Unicode);
  *   unsupported and rejected with a FilterError: atomic groups `(?>…)`, possessive
- *   quantifiers, conditionals `(?(1)…)`, `\N{name}`, `(?L)`, global flags after the start,
- *   `<SKIPLINES>` and the multi-line tags `<F-MLFID>`, `<F-NOFAIL>`, `<F-MLFFORGET>`,
- *   `<F-MLFGAINED>` (no `maxlines`), and unknown upper-case tags such as `<USER>`.
+ *   quantifiers, `\N{name}`, `(?L)`, global flags after the start (except fail2ban's
+ *   `((?i)…)` form), `<SKIPLINES>` (no `maxlines`), and unknown upper-case tags (`<USER>`).
+ * - Python conditionals `(?(g)yes|no)` are emulated by expanding the pattern into one
+ *   alternative per combination of the tested groups (at most 4 groups; not together with
+ *   numbered backreferences), preferring "g took part"; exotic uses may differ from Python.
+ * - Multi-line correlation does not exist: `<F-MLFID>`, `<F-MLFFORGET>`, `<F-MLFGAINED>` are
+ *   plain fields; a match in which `<F-NOFAIL>` or `<F-MLFGAINED>` took part is not a
+ *   failure (a "no-failregex" miss with its regex index), as a lone such line is in
+ *   fail2ban. As in fail2ban, a failregex without address capture is accepted when the
+ *   prefregex has `<F-MLFID>`; its matches are such misses too (the address would come from
+ *   another line).
  * - `<CIDR>` / `<SUBNET>` masks are reported in `fields.cidr`; the ban width comes from the
  *   jail (`ipv4_prefix` / `ipv6_prefix`), not from the log.
  * - Lines may hold NUL, U+FFFD, a trailing CR and be megabytes long: matchLine() never throws
@@ -302,13 +311,7 @@ const HOST_GROUP_NAMES: Record<string, "address" | "host"> = {
   addr: "address",
 };
 
-const UNSUPPORTED_TAGS = new Set([
-  "SKIPLINES",
-  "F-NOFAIL",
-  "F-MLFID",
-  "F-MLFFORGET",
-  "F-MLFGAINED",
-]);
+const UNSUPPORTED_TAGS = new Set(["SKIPLINES"]);
 
 const TAG_RE = /<(\/?)([A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*)(\/?)>/y;
 const GLOBAL_FLAGS_RE = /\(\?([aiLmsux]+)\)/y;
@@ -812,7 +815,9 @@ function parseConditional(st: ParseState, start: number): MutableNode {
   const p = st.p;
   const close = p.indexOf(")", start + 3);
   const ref = close < 0 ? "" : p.slice(start + 3, close);
-  if (!/^(?:[A-Za-z_]\w*|\d{1,2})$/.test(ref)) fail(`bad conditional group reference at position ${start}`);
+  if (!/^(?:[A-Za-z_]\w*|\d{1,2})$/.test(ref)) {
+    fail(`bad conditional group reference at position ${start}`);
+  }
   st.i = close + 1;
   const children = parseSeq(st, { kind: "paren" });
   st.i++; // ")"
@@ -870,7 +875,8 @@ function expandConditionals(nodes: MutableNode[]): string {
   });
   if (refs.length > 4) fail("more than 4 groups tested by conditionals");
   const variants: string[] = [];
-  for (let mask = 0; mask < 1 << refs.length; mask++) {
+  // "Took part" first: Python tries a greedy optional group, or a first alternative, first.
+  for (let mask = (1 << refs.length) - 1; mask >= 0; mask--) {
     const inside = new Map<string, boolean>();
     const required = new Set<MutableNode>();
     const excluded = new Set<MutableNode>();
@@ -1039,6 +1045,9 @@ function mayStartWithBlank(nodes: readonly MutableNode[], from = 0): boolean {
       case "end":
         zeroWidth = true;
         first = false;
+        break;
+      case "conditional":
+        first = patternBranches(n.children).some((b) => mayStartWithBlank(b as MutableNode[]));
         break;
       case "group":
         if (n.groupKind === "lookahead" || n.groupKind === "lookbehind") return true;
@@ -1211,7 +1220,14 @@ function compileAll(spec: FilterSpec): CompileOutcome {
       prefError = e;
     }
   }
-  const failHosts = (out.prefregex?.translated.hostCaptures ?? 0) > 0 ? 0 : 1;
+  // fail2ban also accepts a failregex without address when the prefregex has <F-MLFID>
+  // (the id comes from another line): banwatch compiles it, and its matches ban nothing.
+  const prefT = out.prefregex?.translated;
+  const failHosts = (prefT?.hostCaptures ?? 0) > 0
+    ? 0
+    : prefT?.fields.includes("mlfid")
+    ? undefined
+    : 1;
   const failregex = Array.isArray(spec.failregex) ? spec.failregex : [];
   if (failregex.length === 0) {
     out.errors.push(
@@ -1354,7 +1370,8 @@ function matchLineUnsafe(filter: CompiledFilter, line: string, now: number): Lin
   if (!hit) return { kind: "missed", reason: "no-failregex", time, template };
   const regex = hit.index;
   const compiled = filter.failregex[regex]!;
-  const hostFromPref = prefMatch !== null && compiled.translated.hostCaptures === 0;
+  const hostFromPref = prefMatch !== null && compiled.translated.hostCaptures === 0 &&
+    pref!.translated.hostCaptures > 0;
   const hostText = hostOf(hostFromPref ? prefMatch! : hit.m);
   if (filter.ignoreregex.length > 0) {
     const ig = findIgnore(filter, subject);
@@ -1373,6 +1390,13 @@ function matchLineUnsafe(filter: CompiledFilter, line: string, now: number): Lin
       const v = groups[name];
       if (v !== undefined) fields[name] = v;
     }
+  }
+  if (
+    groups?.["nofail"] !== undefined || groups?.["mlfgained"] !== undefined ||
+    (hostText === "" && !hostFromPref && compiled.translated.hostCaptures === 0)
+  ) {
+    // fail2ban's <F-NOFAIL> / <F-MLFGAINED> ("Accepted …"): matched, but not a failure.
+    return { kind: "missed", reason: "no-failregex", time, template, regex, host: hostText };
   }
   const addr = parseIp(hostText);
   if (addr) {

@@ -151,12 +151,12 @@ Deno.test("compileFilter() requires exactly one address capture per failregex", 
 
 Deno.test("compileFilter() rejects unsupported fail2ban and Python constructs", () => {
   filterError(() => filter("<SKIPLINES>from <HOST>"), /<SKIPLINES> is not supported/);
-  filterError(() => filter("<F-NOFAIL>from <HOST>"), /<F-NOFAIL> is not supported/);
-  filterError(() => filter("<F-MLFID>x</F-MLFID> <HOST>"), /<F-MLFID> is not supported/);
   filterError(() => filter("<USER> from <HOST>"), /unknown tag <USER>/);
   filterError(() => filter("(?>a+) <HOST>"), /atomic groups/);
   filterError(() => filter("a++ <HOST>"), /possessive quantifier/);
-  filterError(() => filter("(a)?(?(1)b|c) <HOST>"), /conditional groups/);
+  filterError(() => filter("(?(nope)b|c) <HOST>"), /unknown group "nope"/);
+  filterError(() => filter("(a)?(?(1)b|c|d) <HOST>"), /more than two branches/);
+  filterError(() => filter(String.raw`(a)?(?(1)b|c) \1 <HOST>`), /numbered backreferences/);
   filterError(() => filter("x (?i)<HOST>"), /must be at the start/);
   filterError(() => filter(String.raw`\N{DIGIT ONE} <HOST>`), /named characters/);
   filterError(() => filter("<HOST> </F-USER>"), /no matching opening tag/);
@@ -560,4 +560,54 @@ Deno.test("matchLine() takes the address from the prefregex when the failregex h
   const twice = validateFilter({ name: "t", failregex: ["x"], prefregex: "^<HOST> <ADDR>" });
   assertEquals(twice.map((e) => e.key), ["failregex", "prefregex"]);
   assertMatch(twice[1]!.message, /^2 address captures in "\^<HOST> <ADDR>"; expected at most one/);
+});
+
+Deno.test("matchLine() emulates Python conditional groups like fail2ban's sshd filter uses", () => {
+  const f = filter(
+    String
+      .raw`^Failed \S+ for (?P<cond_inv>invalid user )?<F-USER>(?P<cond_user>\S+)|(?(cond_inv)(?:(?! from ).)*?|[^:]+)</F-USER> from <HOST>(?: port \d+)?(?: ssh\d*)?(?(cond_user): |(?:(?:(?! from ).)*)$)`,
+  );
+  const fields = (line: string): unknown => {
+    const v = match(f, `${DATE} ${line}`);
+    return v.kind === "matched" ? [v.host, v.fields["user"]] : v.kind;
+  };
+  assertEquals(fields("Failed password for root from 192.0.2.1 port 22 ssh2"), [
+    "192.0.2.1",
+    "root",
+  ]);
+  assertEquals(fields("Failed password for invalid user a b from 192.0.2.2 port 2 ssh2"), [
+    "192.0.2.2",
+    "a b",
+  ]);
+  assertEquals(fields("Failed publickey for root from 192.0.2.3 port 22 ssh2: RSA SHA256:x"), [
+    "192.0.2.3",
+    "root",
+  ]);
+  const numbered = filter(String.raw`^(x)?(?(1)a|b) <HOST>$`);
+  assertEquals(hostOf(match(numbered, `${DATE} xa 192.0.2.4`)), "192.0.2.4");
+  assertEquals(hostOf(match(numbered, `${DATE} b 192.0.2.5`)), "192.0.2.5");
+  assertEquals(match(numbered, `${DATE} xb 192.0.2.6`).kind, "missed");
+  assertEquals(match(numbered, `${DATE} a 192.0.2.7`).kind, "missed");
+});
+
+Deno.test("matchLine() treats a match through <F-NOFAIL> as no failure and MLF tags as fields", () => {
+  const f = filter(
+    String.raw`^(?:<F-NOFAIL>Accepted</F-NOFAIL>|Failed) \w+ for \S+ from <HOST>`,
+    { prefregex: String.raw`^<F-MLFID>\s*\S+ sshd\[\d+\]:</F-MLFID> <F-CONTENT>.+</F-CONTENT>$` },
+  );
+  const ok = match(f, `${DATE} mx sshd[1]: Accepted password for bob from 192.0.2.1 port 1`);
+  assertEquals(ok.kind === "missed" ? [ok.reason, ok.regex] : ok.kind, ["no-failregex", 0]);
+  const bad = match(f, `${DATE} mx sshd[1]: Failed password for bob from 192.0.2.1 port 1`);
+  assertEquals(bad.kind === "matched" ? bad.fields : bad.kind, { mlfid: " mx sshd[1]:" });
+});
+
+Deno.test("explainMiss() reports positions in the line when a prefregex cuts <F-CONTENT>", () => {
+  const f = filter("^failed for \\S+ from <HOST>$", {
+    prefregex: String.raw`^\s*\S+ app\[\d+\]: <F-CONTENT>.+</F-CONTENT>$`,
+  });
+  const line = `${DATE} mx app[7]: failed for bob at 192.0.2.1`;
+  const [near] = explainMiss(f, line, NOW);
+  assertEquals(near?.matchedPattern, "^failed for \\S+ ");
+  assertEquals(near?.lineRest, "at 192.0.2.1");
+  assertEquals(line.slice(near?.linePos), "at 192.0.2.1");
 });
