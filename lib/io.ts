@@ -17,5 +17,10 @@ export function processIo(): Io {
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
   let off = 0;
-  while (off < data.length) off += file.writeSync(data.subarray(off));
+  try {
+    while (off < data.length) off += file.writeSync(data.subarray(off));
+  } catch (error) {
+    // A reader that went away (`banwatch filters | head`) is not an error of ours.
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
 }
