@@ -74,18 +74,20 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
     level: options.logLevel ?? "info",
     write: (line) => ctx.io.err(`${line}\n`),
   });
-  const daemon = await Daemon.start({
-    config: options.config,
-    logger,
-    now: ctx.now,
-    runner: createRunner(),
-    ownAddresses: ownAddresses(),
-    ...(options.dryRun ? { backendOverride: "dry-run" as const } : {}),
-    replay: options.replay ?? false,
-    reloadConfig: () => loadConfig(options.configPath),
-    pid: Deno.pid,
-  });
+  const startDaemon = () =>
+    Daemon.start({
+      config: options.config,
+      logger,
+      now: ctx.now,
+      runner: createRunner(),
+      ownAddresses: ownAddresses(),
+      ...(options.dryRun ? { backendOverride: "dry-run" as const } : {}),
+      replay: options.replay ?? false,
+      reloadConfig: () => loadConfig(options.configPath),
+      pid: Deno.pid,
+    });
   if (options.replay) {
+    const daemon = await startDaemon();
     do {
       await daemon.tick();
     } while (!daemon.idle);
@@ -94,16 +96,23 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
   }
 
   let server: ControlServer | undefined;
+  let daemon: Daemon | undefined;
   const stop = Promise.withResolvers<void>();
-  const onStop = () => stop.resolve();
-  const onHup = () => {
-    daemon.reload().catch((error) => logger.error("reload_failed", { error: String(error) }));
+  let stopped = false;
+  const onStop = () => {
+    stopped = true;
+    stop.resolve();
   };
+  const onHup = () => {
+    daemon?.reload().catch((error) => logger.error("reload_failed", { error: String(error) }));
+  };
+  // Listen before the (possibly long) start: a SIGTERM then still stops cleanly.
   Deno.addSignalListener("SIGTERM", onStop);
   Deno.addSignalListener("SIGINT", onStop);
   Deno.addSignalListener("SIGHUP", onHup);
   try {
-    if (options.socket ?? true) {
+    daemon = await startDaemon();
+    if (!stopped && (options.socket ?? true)) {
       server = await serveControl(options.config.global.socket, daemon, { logger });
     }
     logger.info("started", {
@@ -111,9 +120,9 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
       jails: options.config.jails.filter((j) => j.enabled).length,
       socket: server?.path,
     });
-    let stopped = false;
-    stop.promise.then(() => stopped = true);
     while (!stopped) {
+      // The next poll is due one interval after this one started, not after it ended.
+      const due = performance.now() + daemon.pollInterval * 1000;
       let result = { lines: 0, behind: false };
       try {
         result = await daemon.tick();
@@ -123,10 +132,11 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
         });
       }
       if (result.behind) continue;
+      const wait = Math.max(0, due - performance.now());
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         stop.promise,
-        new Promise<void>((resolve) => timer = setTimeout(resolve, daemon.pollInterval * 1000)),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, wait)),
       ]);
       clearTimeout(timer);
     }

@@ -574,17 +574,26 @@ export class Daemon implements ControlHandler {
     if (this.#pending.size === 0) return;
     const now = this.#options.now();
     if (now < this.#backoffUntil) return;
+    const active = this.#activeKeys();
     const byKind = new Map<BackendKind, PendingChange[]>();
+    const shared: PendingChange[] = [];
     for (const change of this.#pending.values()) {
       // Never delete an entry another jail sharing the table still bans.
-      if (change.op === "delete" && this.#stillBanned(change)) {
-        this.#pending.delete(changeKey(change));
-        this.#store.transaction(() => this.#store.deleteBan(change.jail, change.target));
+      if (change.op === "delete" && this.#stillBanned(change, active)) {
+        shared.push(change);
         continue;
       }
       const list = byKind.get(change.backendKind) ?? [];
       list.push(change);
       byKind.set(change.backendKind, list);
+    }
+    if (shared.length > 0) {
+      this.#store.transaction(() => {
+        for (const c of shared) {
+          this.#pending.delete(changeKey(c));
+          this.#store.deleteBan(c.jail, c.target);
+        }
+      });
     }
     for (const [kind, changes] of byKind) {
       const backend = this.#backendFor(kind);
@@ -602,21 +611,26 @@ export class Daemon implements ControlHandler {
         for (const c of changes) {
           this.#pending.delete(changeKey(c));
           if (c.op === "add") this.#store.markApplied(c.jail, c.target, true);
-          else if (!this.#isActive(c.jail, c.target)) this.#store.deleteBan(c.jail, c.target);
+          else if (!active.has(`${c.jail}\u0000${c.target}`)) {
+            this.#store.deleteBan(c.jail, c.target);
+          }
         }
       });
     }
   }
 
-  #isActive(jail: string, target: string): boolean {
-    return activeBans(this.#state, jail).some((b) => b.target === target);
+  /** `jail\0target` of every active ban, built once per flush (a lookup per change). */
+  #activeKeys(): Set<string> {
+    const keys = new Set<string>();
+    for (const b of activeBans(this.#state)) keys.add(`${b.jail}\u0000${b.target}`);
+    return keys;
   }
 
-  #stillBanned(change: PendingChange): boolean {
+  #stillBanned(change: PendingChange, active: ReadonlySet<string>): boolean {
     for (const jail of this.#jails.values()) {
       if (jail.config.name === change.jail) continue;
       if (jail.backendKind !== change.backendKind || jail.config.table !== change.table) continue;
-      if (this.#isActive(jail.config.name, change.target)) return true;
+      if (active.has(`${jail.config.name}\u0000${change.target}`)) return true;
     }
     return false;
   }
