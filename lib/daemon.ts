@@ -100,6 +100,28 @@ interface PendingChange extends FirewallChange {
   backendKind: BackendKind;
 }
 
+/** State changes not yet written because the disk refused them, merged by key. */
+interface Backlog {
+  positions: Map<string, SavedPosition>;
+  windows: Map<string, { jail: string; addr: string; times: number[] }>;
+  prefixes: Map<
+    string,
+    { jail: string; prefix: string; members: Array<{ addr: string; time: number }> }
+  >;
+  bans: Map<string, BanRecord>;
+  history: Array<{ jail: string; target: string; time: number; bantime: number }>;
+}
+
+function emptyBacklog(): Backlog {
+  return {
+    positions: new Map(),
+    windows: new Map(),
+    prefixes: new Map(),
+    bans: new Map(),
+    history: [],
+  };
+}
+
 const TURNED_OVER = "logfile turned over";
 /** Seconds a line may be dated ahead of the clock before a skew warning. */
 const SKEW_WARN = 60;
@@ -167,6 +189,7 @@ export class Daemon implements ControlHandler {
   #busy: Promise<unknown> = Promise.resolve();
   #closed = false;
   #lastPrune = 0;
+  #backlog: Backlog | undefined;
   #dns = new Map<string, { addrs: IpAddress[]; until: number }>();
 
   private constructor(options: DaemonOptions, store: Store) {
@@ -264,7 +287,7 @@ export class Daemon implements ControlHandler {
       if (this.#jails.has(p.jail)) restorePrefix(this.#state, p);
     }
     const purgeBefore = now - this.#config.global.dbPurgeAge;
-    this.#store.transaction(() => this.#store.purgeHistory(purgeBefore));
+    this.#tryWrite("purge", () => this.#store.purgeHistory(purgeBefore));
     for (const entry of this.#store.loadHistoryCounts(purgeBefore)) {
       restoreHistory(this.#state, entry);
     }
@@ -311,7 +334,7 @@ export class Daemon implements ControlHandler {
         for (const target of plan.remove) this.#queueFor(jail, "delete", target);
         // Entries already present are applied; record that so they are not re-added.
         const present = new Set(actual);
-        this.#store.transaction(() => {
+        this.#tryWrite("reconcile", () => {
           for (const target of desired) {
             if (present.has(target)) this.#store.markApplied(jail.config.name, target, true);
           }
@@ -552,22 +575,73 @@ export class Daemon implements ControlHandler {
   }
 
   /** Saves a batch's position with everything its lines changed, in one transaction. */
+  /**
+   * Saves a batch's position with everything its lines changed, in one transaction. When the
+   * disk refuses (read-only, full), the changes are kept in memory, merged by key, and written
+   * together with the next successful transaction: banning goes on meanwhile.
+   */
   #persist(position: SavedPosition | undefined, actions: readonly BanAction[]): void {
     const dirty = takeDirty(this.#state);
-    this.#store.transaction(() => {
-      if (position) this.#store.savePosition(position);
-      for (const w of dirty.windows) this.#store.saveWindow(w.jail, w.addr, w.times);
-      for (const p of dirty.prefixes) this.#store.savePrefixWindow(p.jail, p.prefix, p.members);
-      for (const b of dirty.bans) {
-        // A lifted ban's row goes only once the firewall entry is gone (see #flushFirewall).
-        if (b.ban) this.#store.upsertBan({ ...b.ban, applied: false });
+    const b = this.#backlog ?? emptyBacklog();
+    if (position) b.positions.set(position.path, position);
+    for (const w of dirty.windows) b.windows.set(`${w.jail}\u0000${w.addr}`, w);
+    for (const p of dirty.prefixes) b.prefixes.set(`${p.jail}\u0000${p.prefix}`, p);
+    for (const x of dirty.bans) {
+      // A lifted ban's row goes only once the firewall entry is gone (see #flushFirewall).
+      if (x.ban) b.bans.set(`${x.jail}\u0000${x.target}`, x.ban);
+      else b.bans.delete(`${x.jail}\u0000${x.target}`);
+    }
+    for (const a of actions) {
+      if (a.kind === "ban" && !a.update) {
+        b.history.push({
+          jail: a.ban.jail,
+          target: a.ban.target,
+          time: a.ban.since,
+          bantime: a.ban.until - a.ban.since,
+        });
       }
-      for (const a of actions) {
-        if (a.kind === "ban" && !a.update) {
-          this.#store.addHistory(a.ban.jail, a.ban.target, a.ban.since, a.ban.until - a.ban.since);
+    }
+    try {
+      this.#store.transaction(() => {
+        for (const pos of b.positions.values()) this.#store.savePosition(pos);
+        for (const w of b.windows.values()) this.#store.saveWindow(w.jail, w.addr, w.times);
+        for (const p of b.prefixes.values()) {
+          this.#store.savePrefixWindow(p.jail, p.prefix, p.members);
         }
+        for (const ban of b.bans.values()) this.#store.upsertBan({ ...ban, applied: false });
+        for (const h of b.history) this.#store.addHistory(h.jail, h.target, h.time, h.bantime);
+      });
+    } catch (error) {
+      if (!this.#backlog) {
+        this.#logger.error("state_write_failed", {
+          path: this.#store.path,
+          error: error instanceof Error ? error.message : String(error),
+          detail: "banning continues from memory; the state is written once the disk accepts it",
+        });
       }
-    });
+      this.#backlog = b;
+      return;
+    }
+    if (this.#backlog) {
+      this.#logger.info("state_write_recovered", {
+        path: this.#store.path,
+        positions: b.positions.size,
+      });
+      this.#backlog = undefined;
+    }
+  }
+
+  /** Runs a small state write whose loss a restart repairs; a failure is logged, not thrown. */
+  #tryWrite(what: string, fn: () => void): void {
+    try {
+      this.#store.transaction(fn);
+    } catch (error) {
+      this.#logger.warn("state_write_failed", {
+        path: this.#store.path,
+        during: what,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   async #flushFirewall(): Promise<void> {
@@ -587,12 +661,10 @@ export class Daemon implements ControlHandler {
       list.push(change);
       byKind.set(change.backendKind, list);
     }
+    for (const c of shared) this.#pending.delete(changeKey(c));
     if (shared.length > 0) {
-      this.#store.transaction(() => {
-        for (const c of shared) {
-          this.#pending.delete(changeKey(c));
-          this.#store.deleteBan(c.jail, c.target);
-        }
+      this.#tryWrite("unban", () => {
+        for (const c of shared) this.#store.deleteBan(c.jail, c.target);
       });
     }
     for (const [kind, changes] of byKind) {
@@ -607,9 +679,9 @@ export class Daemon implements ControlHandler {
         return;
       }
       this.#backoff = 0;
-      this.#store.transaction(() => {
+      for (const c of changes) this.#pending.delete(changeKey(c));
+      this.#tryWrite("firewall", () => {
         for (const c of changes) {
-          this.#pending.delete(changeKey(c));
           if (c.op === "add") this.#store.markApplied(c.jail, c.target, true);
           else if (!active.has(`${c.jail}\u0000${c.target}`)) {
             this.#store.deleteBan(c.jail, c.target);
@@ -794,7 +866,7 @@ export class Daemon implements ControlHandler {
         this.#state.windows.delete(key);
         forgotten++;
       }
-      this.#store.transaction(() => this.#store.deleteWindowsForJail(jail));
+      this.#tryWrite("flush", () => this.#store.deleteWindowsForJail(jail));
       return Promise.resolve({ forgotten });
     });
   }

@@ -88,29 +88,54 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
     }
   };
 
+  /** Emits the complete lines of `chunk[from, to)` (`to` is just past a newline), decoded at once. */
+  const body = (chunk: Uint8Array, from: number, to: number, lines: SplitLine[]): void => {
+    const bytes = chunk.subarray(from, to);
+    const text = decoder.decode(bytes);
+    // One UTF-16 unit per byte means string index == byte offset (ASCII, or lone invalid bytes);
+    // otherwise newlines are found in both, in step: the k-th "\n" of text is the k-th 0x0a byte.
+    const sameIndex = text.length === bytes.length;
+    let s = 0;
+    let b = 0;
+    while (s < text.length) {
+      const sNl = text.indexOf("\n", s);
+      const bNl = sameIndex ? sNl : bytes.indexOf(NEWLINE, b);
+      const end = offset + from + bNl + 1;
+      if (bNl - b > max) {
+        lines.push(decodeLine(bytes.subarray(b, b + max), true, end));
+      } else {
+        const cut = sNl > s && text.charCodeAt(sNl - 1) === CR ? sNl - 1 : sNl;
+        lines.push({ text: detach(text.slice(s, cut)), truncated: false, end });
+      }
+      s = sNl + 1;
+      b = bNl + 1;
+    }
+  };
+
   const push = (chunk: Uint8Array): SplitLine[] => {
     const lines: SplitLine[] = [];
     let pos = 0;
-    while (pos < chunk.length) {
-      const nl = chunk.indexOf(NEWLINE, pos);
+    if (held > 0 || overflow) {
+      // Finish the pending partial line first (it is the only line that needs joining).
+      const nl = chunk.indexOf(NEWLINE);
       if (nl < 0) {
-        hold(chunk.subarray(pos));
-        break;
+        hold(chunk);
+        offset += chunk.length;
+        return lines;
       }
-      const end = offset + nl + 1;
-      if (held === 0 && !overflow) {
-        const line = chunk.subarray(pos, nl);
-        if (line.length > max) lines.push(decodeLine(line.subarray(0, max), true, end));
-        else lines.push(decodeLine(line, false, end));
-      } else {
-        hold(chunk.subarray(pos, nl));
-        const truncated = overflow;
-        lines.push(decodeLine(take(), truncated, end));
-        overflow = false;
-      }
-      lineStart = end;
+      hold(chunk.subarray(0, nl));
+      const truncated = overflow;
+      lines.push(decodeLine(take(), truncated, offset + nl + 1));
+      overflow = false;
       pos = nl + 1;
     }
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last >= pos) {
+      body(chunk, pos, last + 1, lines);
+      pos = last + 1;
+    }
+    if (lines.length > 0) lineStart = lines[lines.length - 1]!.end;
+    if (pos < chunk.length) hold(chunk.subarray(pos));
     offset += chunk.length;
     return lines;
   };
@@ -157,6 +182,15 @@ function utf8Boundary(bytes: Uint8Array, len: number): number {
     return len - i < need ? i : len;
   }
   return len;
+}
+
+/**
+ * A copy of a line sliced out of a chunk's text that does not keep the whole chunk alive: V8
+ * slices of 13+ characters point into their parent string, and a consumer that keeps a line or a
+ * match from it (a host name, an example line) would otherwise pin the entire chunk.
+ */
+function detach(slice: string): string {
+  return slice.length < 13 ? slice : (slice + "\n").slice(0, -1);
 }
 
 function concat(parts: readonly Uint8Array[], total: number): Uint8Array {

@@ -225,10 +225,12 @@ export class LogTail {
     if (!this.#opened) throw new Error(`LogTail for ${this.path} is not open`);
     const out: Batch[] = [];
     this.#behind = false;
-    if (this.#cur && !this.#draining) await this.#checkPath(out);
+    // An idle poll costs one stat of the path (one fstat while draining) and no read.
+    let size: number | undefined;
+    if (this.#cur && !this.#draining) size = await this.#checkPath(out);
     if (this.#cur && this.#draining) {
       const cur: OpenFile = this.#cur;
-      const got = await this.#read(cur, out);
+      const got = await this.#read(cur, out, undefined);
       if (this.#behind) return out;
       if (!this.#justRotated) {
         this.#drainPolls++;
@@ -255,12 +257,13 @@ export class LogTail {
       }
       this.#logger.info("log_opened", { path: this.path });
       await this.#start(file, 0);
+      size = undefined;
     }
     if (this.#announce && this.#cur) {
       out.push({ lines: [], position: this.#positionOf(this.#cur, this.#cur.splitter.lineStart) });
       this.#announce = false;
     }
-    if (this.#cur) await this.#read(this.#cur, out);
+    if (this.#cur) await this.#read(this.#cur, out, size);
     return out;
   }
 
@@ -271,10 +274,13 @@ export class LogTail {
     this.#opened = false;
   }
 
-  /** Stats the path: an inode change or removal starts draining, truncation restarts at 0. */
-  async #checkPath(out: Batch[]): Promise<void> {
+  /**
+   * Stats the path: an inode change or removal starts draining (returns undefined), truncation
+   * restarts at 0. Returns the size of the open file, which is the one at the path.
+   */
+  async #checkPath(out: Batch[]): Promise<number | undefined> {
     const cur = this.#cur;
-    if (!cur) return;
+    if (!cur) return undefined;
     const info = await statOrUndefined(this.path);
     if (!info || info.dev !== cur.dev || (info.ino ?? 0) !== cur.ino) {
       this.#logger.info(info ? "log_rotated" : "log_removed", {
@@ -285,9 +291,9 @@ export class LogTail {
       this.#justRotated = true;
       this.#quiet = 0;
       this.#drainPolls = 0;
-      return;
+      return undefined;
     }
-    if (info.size === cur.lastSize && info.size >= cur.splitter.offset) return;
+    if (info.size === cur.lastSize && info.size >= cur.splitter.offset) return info.size;
     let rewritten = info.size < cur.splitter.offset;
     if (!rewritten && cur.fingerprint !== "") {
       const now = await readFingerprint(cur.file);
@@ -295,7 +301,7 @@ export class LogTail {
       await cur.file.seek(cur.splitter.offset, Deno.SeekMode.Start);
     }
     cur.lastSize = info.size;
-    if (!rewritten) return;
+    if (!rewritten) return info.size;
     this.#logger.info("log_truncated", {
       path: this.path,
       offset: cur.splitter.offset,
@@ -305,10 +311,15 @@ export class LogTail {
     cur.fingerprint = "";
     await cur.file.seek(0, Deno.SeekMode.Start);
     out.push({ lines: [], position: this.#positionOf(cur, 0) });
+    return info.size;
   }
 
-  /** Reads from the file's current offset up to EOF or the per-poll budget. */
-  async #read(cur: OpenFile, out: Batch[]): Promise<number> {
+  /**
+   * Reads from the file's current offset up to EOF or the per-poll budget; nothing (no read
+   * call) when `size`, or an fstat when it is undefined, shows no byte past the offset.
+   */
+  async #read(cur: OpenFile, out: Batch[], size: number | undefined): Promise<number> {
+    if ((size ?? (await cur.file.stat()).size) <= cur.splitter.offset) return 0;
     if (cur.fingerprint === "") {
       cur.fingerprint = await readFingerprint(cur.file);
       await cur.file.seek(cur.splitter.offset, Deno.SeekMode.Start);

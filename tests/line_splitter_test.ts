@@ -119,3 +119,103 @@ Deno.test("createLineSplitter() rejects a non-positive maxLineBytes", () => {
   const e = assertThrows(() => createLineSplitter({ maxLineBytes: 0 }), /maxLineBytes/);
   assertOk(e instanceof RangeError);
 });
+
+Deno.test("createLineSplitter() gives exact byte end offsets for multi-byte and invalid UTF-8 lines in one chunk", () => {
+  const s = createLineSplitter({ offset: 10 });
+  const bytes = new Uint8Array([
+    ...enc.encode("é\r\n"), // 2-byte char, CRLF
+    0xe2,
+    0x82,
+    0x0a, // incomplete 3-byte sequence cut by the newline
+    ...enc.encode("😀x\n"), // 4-byte char (2 UTF-16 units)
+    0xff,
+    0x0d,
+    0x0a, // lone invalid byte then CRLF
+    ...enc.encode("tail€"),
+  ]);
+  assertEquals(s.push(bytes), [
+    { text: "é", truncated: false, end: 14 },
+    { text: "\uFFFD", truncated: false, end: 17 },
+    { text: "😀x", truncated: false, end: 23 },
+    { text: "\uFFFD", truncated: false, end: 26 },
+  ]);
+  assertEquals(s.lineStart, 26);
+  assertEquals(s.pendingBytes, 7);
+  assertEquals(s.flush(), { text: "tail€", truncated: false, end: 33 });
+});
+
+Deno.test("createLineSplitter() truncates a long non-ASCII line among short ones in one chunk", () => {
+  const s = createLineSplitter({ maxLineBytes: 7 });
+  assertEquals(s.push(enc.encode("ü\n€€€€\nok\n")), [
+    { text: "ü", truncated: false, end: 3 },
+    { text: "€€", truncated: true, end: 16 },
+    { text: "ok", truncated: false, end: 19 },
+  ]);
+});
+
+/** The behaviour line_splitter must keep, written the slow obvious way: one line at a time. */
+function referenceSplit(bytes: Uint8Array, max: number): SplitLine[] {
+  const dec = new TextDecoder("utf-8", { ignoreBOM: true });
+  const out: SplitLine[] = [];
+  let start = 0;
+  const emit = (endByte: number, endOffset: number): void => {
+    let line = bytes.subarray(start, endByte);
+    let truncated = false;
+    if (line.length > max) {
+      truncated = true;
+      let cut = max;
+      // back off to a character boundary: drop an incomplete trailing sequence
+      let i = cut - 1;
+      while (i >= 0 && i >= cut - 4 && (line[i]! & 0xc0) === 0x80) i--;
+      const lead = line[i]!;
+      const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+      if (i >= 0 && cut - i < need) cut = i;
+      line = line.subarray(0, cut);
+    } else if (line.at(-1) === 0x0d) line = line.subarray(0, -1);
+    out.push({ text: dec.decode(line), truncated, end: endOffset });
+  };
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0x0a) {
+      emit(i, i + 1);
+      start = i + 1;
+    }
+  }
+  if (start < bytes.length) emit(bytes.length, bytes.length);
+  return out;
+}
+
+Deno.test("createLineSplitter() agrees with a line-at-a-time reference on random bytes and chunkings", () => {
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const pieces = [
+    ..."abc \r\n\n\n".split("").map((c) => enc.encode(c)),
+    enc.encode("é"),
+    enc.encode("€"),
+    enc.encode("😀"),
+    new Uint8Array([0xff]),
+    new Uint8Array([0xe2, 0x82]),
+    new Uint8Array([0xf0]),
+    new Uint8Array([0x80]),
+  ];
+  for (let round = 0; round < 300; round++) {
+    const parts: number[] = [];
+    const length = rand(300);
+    while (parts.length < length) parts.push(...pieces[rand(pieces.length)]!);
+    const bytes = new Uint8Array(parts);
+    const max = 1 + rand(40);
+    const s = createLineSplitter({ maxLineBytes: max });
+    const got: SplitLine[] = [];
+    for (let at = 0; at < bytes.length;) {
+      const size = rand(4) === 0 ? 1 + rand(3) : 1 + rand(120);
+      got.push(...s.push(bytes.slice(at, at + size)));
+      at += size;
+      assertOk(s.pendingBytes <= max);
+    }
+    const last = s.flush();
+    if (last) got.push(last);
+    assertEquals(got, referenceSplit(bytes, max), `round ${round}, max ${max}`);
+  }
+});

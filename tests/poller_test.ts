@@ -152,6 +152,61 @@ Deno.test("LogTail.poll() holds a partial line until it is completed", async () 
   });
 });
 
+/** Counts calls of the FsFile methods that cost a syscall while `fn` runs. */
+async function countFileCalls(fn: () => Promise<void>): Promise<Record<string, number>> {
+  const proto = Deno.FsFile.prototype;
+  const names = ["read", "seek", "stat"] as const;
+  const saved = names.map((n) => proto[n]);
+  const calls: Record<string, number> = { read: 0, seek: 0, stat: 0 };
+  names.forEach((name, i) => {
+    const original = saved[i] as (...args: unknown[]) => unknown;
+    Object.defineProperty(proto, name, {
+      configurable: true,
+      writable: true,
+      value: function (this: Deno.FsFile, ...args: unknown[]): unknown {
+        calls[name]!++;
+        return original.apply(this, args);
+      },
+    });
+  });
+  try {
+    await fn();
+  } finally {
+    names.forEach((name, i) => {
+      Object.defineProperty(proto, name, { configurable: true, writable: true, value: saved[i] });
+    });
+  }
+  return calls;
+}
+
+Deno.test("LogTail.poll() touches no open file while the logs are idle, then reads what is appended", async () => {
+  await withDir(async (dir, logs) => {
+    // a complete file, an empty one and one whose first line is still partial (unknown fingerprint)
+    const contents = ["one\ntwo\n", "", "partial first line"];
+    const tails = contents.map((_, i) => new LogTail(`${dir}/log${i}`, tailOptions(logs)));
+    try {
+      for (const [i, text] of contents.entries()) {
+        await Deno.writeTextFile(`${dir}/log${i}`, text);
+        await tails[i]!.open();
+      }
+      for (const tail of tails) await tail.poll();
+      const calls = await countFileCalls(async () => {
+        for (let round = 0; round < 5; round++) {
+          for (const tail of tails) assertEquals(await tail.poll(), []);
+        }
+      });
+      assertEquals(calls, { read: 0, seek: 0, stat: 0 });
+      for (const [i] of contents.entries()) await append(`${dir}/log${i}`, "more\n");
+      assertEquals(await pollTexts(tails[0]!), ["more"]);
+      assertEquals(await pollTexts(tails[1]!), ["more"]);
+      assertEquals(await pollTexts(tails[2]!), ["partial first linemore"]);
+      assertOk(tails[2]!.position?.fingerprint !== "");
+    } finally {
+      for (const tail of tails) tail.close();
+    }
+  });
+});
+
 Deno.test("LogTail.poll() delivers every line exactly once across a newsyslog rotation", async () => {
   await withDir(async (dir, logs) => {
     const log = `${dir}/maillog`;
