@@ -93,6 +93,7 @@ interface TailRuntime {
   jails: JailRuntime[];
   lastRead: number | undefined;
   warnedSkew?: boolean;
+  warnedTruncated?: boolean;
 }
 
 interface PendingChange extends FirewallChange {
@@ -463,6 +464,17 @@ export class Daemon implements ControlHandler {
     const replay = this.#options.replay ?? false;
     for (const line of batch.lines) {
       const text = line.text;
+      // A cut line lost the text the filters anchor on at its end: never match it.
+      if (line.truncated) {
+        if (!rt.warnedTruncated) {
+          rt.warnedTruncated = true;
+          this.#logger.warn("line_truncated", {
+            path,
+            detail: "a line longer than the line limit was cut and skipped (logged once per file)",
+          });
+        }
+        continue;
+      }
       if (text.includes(TURNED_OVER) && /newsyslog\[\d+\]: logfile turned over/.test(text)) {
         continue;
       }

@@ -14,7 +14,8 @@ export type MissClass =
   | "no-failregex"
   | "ignored"
   | "not-an-address"
-  | "ignoreip";
+  | "ignoreip"
+  | "truncated";
 
 /** Human wording of each miss class, in report order. */
 export const MISS_CLASSES: ReadonlyArray<readonly [MissClass, string]> = [
@@ -23,6 +24,7 @@ export const MISS_CLASSES: ReadonlyArray<readonly [MissClass, string]> = [
   ["ignored", "matched but ignored by ignoreregex"],
   ["not-an-address", "matched but the <HOST> text is not an address"],
   ["ignoreip", "matched but the address is in ignoreip"],
+  ["truncated", "longer than the line limit: cut, so never matched (its end is unknown)"],
 ];
 
 /** A line kept for printing, with its number in the input. */
@@ -163,7 +165,13 @@ export function addLine(
   options: { truncated?: boolean } = {},
 ): LineVerdict {
   const number = ++run.lines;
-  if (options.truncated) run.truncated++;
+  if (options.truncated) {
+    // Built-in filters anchor on the text the daemon writes at the end of the line; a cut
+    // line has lost it, so matching it would let attacker text choose the address.
+    run.truncated++;
+    miss(run, "truncated", number, text, now);
+    return { kind: "missed", reason: "no-failregex" };
+  }
   const verdict = matchLine(run.filter, text, now);
   switch (verdict.kind) {
     case "missed":
@@ -346,9 +354,6 @@ export function formatReport(
       }
     }
     out.push("`-", "");
-  }
-  if (run.truncated > 0) {
-    out.push(`Lines longer than the line limit (cut before matching): ${run.truncated}`, "");
   }
 
   if (run.hosts.size > 0) {

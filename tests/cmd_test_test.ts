@@ -145,3 +145,15 @@ Deno.test("banwatch test with a word that is no filter exits 2", async () => {
   assertEquals(r.code, 2);
   assertMatch(r.stderr, /not a jail.*built-in filter/);
 });
+
+Deno.test("banwatch test never matches a line cut at the line limit", async () => {
+  const head =
+    "Feb 16 10:00:03 mx postfix/smtpd[1]: warning: unknown[203.0.113.1]: SASL LOGIN authentication failed: ";
+  const r = await runCli(["test", "-", "postfix-sasl", "--json", "--now", NOW], {
+    stdin: `${head}${"x".repeat(70_000)}\n${head}short\n`,
+  });
+  assertEquals(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assertEquals([j.lines, j.matched, j.truncated], [2, 1, 1]);
+  assertEquals(j.missReasons.truncated.count, 1);
+});
