@@ -530,7 +530,7 @@ export interface ServeControlOptions {
   logger: Logger;
   /** Longest request line in bytes (default 64 KiB). */
   maxRequestBytes?: number;
-  /** Most connections served at once (default 64); more get an error reply and are closed. */
+  /** Most connections served at once (default 64); at the limit the longest-idle one is closed. */
   maxConnections?: number;
   /** Seconds a connection may stay silent before it is closed (default 60). */
   idleTimeout?: number;
@@ -644,12 +644,21 @@ interface ConnectionLimits {
   writeTimeout: number;
 }
 
+/** What the accept loop knows of a live connection, to evict the idlest one when full. */
+interface ConnectionActivity {
+  /** performance.now() of the last byte read or response written. */
+  lastActive: number;
+  /** True while a request is being handled. */
+  busy: boolean;
+}
+
 /** Serves one connection: one response per request line, in order. */
 async function serveConnection(
   conn: Deno.Conn,
   handler: ControlHandler,
   limits: ConnectionLimits,
   logger: Logger,
+  activity: ConnectionActivity = { lastActive: 0, busy: false },
 ): Promise<void> {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const chunk = new Uint8Array(16 * 1024);
@@ -678,6 +687,7 @@ async function serveConnection(
         if (text.endsWith("\r")) text = text.slice(0, -1);
         if (text.trim() === "") continue;
         const parsed = parseRequest(text);
+        activity.busy = true;
         let response: ControlResponse;
         if ("error" in parsed) {
           logger.warn("control.bad_request", { reason: parsed.error });
@@ -689,7 +699,10 @@ async function serveConnection(
             logger.info("control.refused", { cmd: parsed.cmd, error: response.error });
           }
         }
-        if (!await reply(response)) {
+        const written = await reply(response);
+        activity.busy = false;
+        activity.lastActive = performance.now();
+        if (!written) {
           logger.warn("control.write_timeout", {});
           return;
         }
@@ -708,6 +721,7 @@ async function serveConnection(
         }
         return;
       }
+      activity.lastActive = performance.now();
       pending = concat(pending, chunk.subarray(0, n));
     }
   } catch (error) {
@@ -761,7 +775,7 @@ export async function serveControl(
   }
   logger.info("control.listening", { path });
 
-  const connections = new Set<Deno.Conn>();
+  const connections = new Map<Deno.Conn, ConnectionActivity>();
   const tasks = new Set<Promise<void>>();
   let closing = false;
   const track = (task: Promise<void>): void => {
@@ -785,27 +799,50 @@ export async function serveControl(
         return;
       }
       if (connections.size >= maxConnections) {
-        logger.warn("control.too_many_connections", { limit: maxConnections });
-        track((async () => {
-          await writeWithTimeout(
-            conn,
-            ENCODER.encode(formatResponse(failureResponse(
-              "runtime",
-              `too many control connections (limit ${maxConnections}); try again`,
-            ))),
-            1,
-          );
+        // Full: drop the connection idle the longest, so silent clients cannot lock out root.
+        let idlest: [Deno.Conn, ConnectionActivity] | undefined;
+        for (const entry of connections) {
+          if (!entry[1].busy && (!idlest || entry[1].lastActive < idlest[1].lastActive)) {
+            idlest = entry;
+          }
+        }
+        if (idlest) {
+          logger.warn("control.too_many_connections", {
+            limit: maxConnections,
+            action: "closed the idlest",
+          });
+          connections.delete(idlest[0]);
           try {
-            conn.close();
+            idlest[0].close();
           } catch {
             // already closed
           }
-        })());
-        continue;
+        } else {
+          logger.warn("control.too_many_connections", { limit: maxConnections });
+          track((async () => {
+            await writeWithTimeout(
+              conn,
+              ENCODER.encode(formatResponse(failureResponse(
+                "runtime",
+                `too many control connections (limit ${maxConnections}); try again`,
+              ))),
+              1,
+            );
+            try {
+              conn.close();
+            } catch {
+              // already closed
+            }
+          })());
+          continue;
+        }
       }
-      connections.add(conn);
+      const activity: ConnectionActivity = { lastActive: performance.now(), busy: false };
+      connections.set(conn, activity);
       track(
-        serveConnection(conn, handler, limits, logger).finally(() => connections.delete(conn)),
+        serveConnection(conn, handler, limits, logger, activity).finally(() =>
+          connections.delete(conn)
+        ),
       );
     }
   })();
@@ -820,7 +857,7 @@ export async function serveControl(
       } catch {
         // already closed
       }
-      for (const conn of connections) {
+      for (const conn of connections.keys()) {
         try {
           conn.close();
         } catch {
