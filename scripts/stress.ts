@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console
 /**
  * `deno task stress`: the full figures of issue #5 (crash consistency, rotation storm, hostile
  * lines, config and socket fuzzing, firewall and disk faults, backtracking regexes, botnet
