@@ -13,11 +13,21 @@
  * - A ban starts at `now` (not at the line's time): `since = now`, `until = now + duration`.
  *   It is active while `now < until`; `until = Infinity` is forever.
  *
- * Keys: a jail's address window is keyed by the canonical address text ("1.2.3.4"); ban targets
- * are CIDR texts ("1.2.3.4/32", "2001:db8:1:2::/64").
+ * Keys: ban targets are CIDR texts ("1.2.3.4/32", "2001:db8:1:2::/64"). Address windows live in
+ * one map per jail ({@link AddressWindows}) keyed by a {@link WindowKey}: an IPv4 address is its
+ * 32 bits as a signed integer (a small integer in V8, no string kept), an IPv6 address its
+ * canonical text; a window with one failure holds a bare number, only longer ones an array. With
+ * no per-window object or `jail\0addr` string, 1,000,000 windows take ~45 MB of heap instead of
+ * ~330 MB. Texts that may be slices of a log line are copied before they are kept (a V8 sliced
+ * string would keep the whole 1 MiB read buffer alive).
+ *
+ * Memory bound: at most `maxTracked` address windows over all jails. Each jail's map is in least
+ * recently failed order; over the cap, the window evicted is the least recently failed one of
+ * the jail whose least recently failed window has the oldest newest failure time (exact LRU for
+ * one jail, and O(number of jails) per eviction without a per-window sequence number).
  * @module
  */
-import { type Cidr, cidrOf, type IpAddress } from "./address.ts";
+import { type Cidr, cidrOf, type IpAddress, parseIp } from "./address.ts";
 
 /** Bantime increment settings of one jail (fail2ban's `bantime.increment`). */
 export interface BanIncrement {
@@ -110,7 +120,7 @@ export interface BanCounters {
   evictions: number;
 }
 
-/** A failure window of one address in one jail. */
+/** A failure window of one address in one jail (the row shape of restoreWindow/takeDirty). */
 export interface FailureWindow {
   /** Jail name. */
   readonly jail: string;
@@ -118,6 +128,53 @@ export interface FailureWindow {
   readonly addr: string;
   /** Failure times, ascending, at most maxRetry - 1 between calls. */
   times: number[];
+}
+
+/** An address window's key: IPv4 as its 32 bits in a signed integer, IPv6 as canonical text. */
+export type WindowKey = number | string;
+
+/** An address window's failure times: one time, or two or more ascending. */
+export type WindowTimes = number | number[];
+
+/** The address windows of one jail; treat as opaque outside this module. */
+export interface AddressWindows {
+  /** Jail name. */
+  readonly jail: string;
+  /** Address key -> failure times; Map order = least recently failed first. */
+  readonly times: Map<WindowKey, WindowTimes>;
+  /** Keys changed since the last takeDirty() (deleted ones included). */
+  readonly dirty: Set<WindowKey>;
+  /** Failure times held in `times` (for status). */
+  failures: number;
+  /** Live iterator over `times` keys, for O(1) eviction (see peekOldest). */
+  cursor: Iterator<WindowKey> | undefined;
+  /** True when `head` holds the key the cursor returned last and it is still the oldest. */
+  peeked: boolean;
+  /** The oldest key, valid while `peeked`. */
+  head: WindowKey;
+}
+
+/**
+ * Read-only view of every address window with `jail\0addr` keys, built on demand.
+ * @deprecated kept for lib/daemon.ts until it uses windowStats() and forgetWindows().
+ */
+export interface WindowsView {
+  /** Windows held in all jails. */
+  readonly size: number;
+  /** Every window as a fresh row. */
+  values(): IterableIterator<FailureWindow>;
+  /** Every window with its `jail\0addr` key. */
+  [Symbol.iterator](): IterableIterator<[string, FailureWindow]>;
+  /** Forgets the window of a `jail\0addr` key (reported by takeDirty()); true when it existed. */
+  delete(key: string): boolean;
+}
+
+/** Failing addresses and their failure count in one jail. */
+export interface WindowStats {
+  /** Addresses with an open window. */
+  addrs: number;
+  /** Failures in those windows. */
+  failures: number;
 }
 
 /** Distinct failing addresses of one prefix in one jail: address -> last failure time. */
@@ -146,8 +203,12 @@ export interface HistoryEntry {
 export interface BanState {
   /** Cap of windows, prefix windows, history entries and refused pairs (each). */
   readonly maxTracked: number;
-  /** jail\0addr -> window; Map order = least recently failed first. */
-  readonly windows: Map<string, FailureWindow>;
+  /** jail -> its address windows (created on the jail's first failure or restore). */
+  readonly jails: Map<string, AddressWindows>;
+  /** Address windows held in all jails (<= maxTracked after every call). */
+  tracked: number;
+  /** @deprecated a view for lib/daemon.ts until it uses windowStats() and forgetWindows(). */
+  readonly windows: WindowsView;
   /** jail\0prefix -> prefix window; least recently failed first. */
   readonly prefixes: Map<string, PrefixWindow>;
   /** jail\0target -> active ban (never evicted). */
@@ -158,9 +219,8 @@ export interface BanState {
   readonly overall: Map<string, HistoryEntry>;
   /** jail\0addr pairs already reported as refused. */
   readonly refused: Set<string>;
-  /** Keys changed since the last takeDirty(). */
+  /** Keys changed since the last takeDirty() (address windows: per jail, in `jails`). */
   readonly dirty: {
-    windows: Set<string>;
     prefixes: Set<string>;
     bans: Set<string>;
     history: Set<string>;
@@ -207,15 +267,19 @@ export function createBanState(options: { maxTracked: number }): BanState {
       `Cannot create ban state: maxTracked must be an integer >= 1: current value is ${options.maxTracked}`,
     );
   }
-  return {
+  const state: BanState = {
     maxTracked: options.maxTracked,
-    windows: new Map(),
+    jails: new Map(),
+    tracked: 0,
+    get windows(): WindowsView {
+      return windowsView(state);
+    },
     prefixes: new Map(),
     bans: new Map(),
     history: new Map(),
     overall: new Map(),
     refused: new Set(),
-    dirty: { windows: new Set(), prefixes: new Set(), bans: new Set(), history: new Set() },
+    dirty: { prefixes: new Set(), bans: new Set(), history: new Set() },
     counters: {
       counted: 0,
       stale: 0,
@@ -227,6 +291,168 @@ export function createBanState(options: { maxTracked: number }): BanState {
       evictions: 0,
     },
     nextExpiry: Infinity,
+  };
+  return state;
+}
+
+/**
+ * A copy of a string that shares no memory with it. V8 keeps a substring of 13+ characters
+ * as a slice of its parent (a log line, itself a slice of the 1 MiB read buffer); keeping
+ * that slice would keep the whole buffer alive. Flattening a fresh concatenation copies it.
+ */
+function detach(text: string): string {
+  return (" " + text).slice(1);
+}
+
+/** The window key of an address (see {@link WindowKey}). */
+function keyOf(addr: IpAddress): WindowKey {
+  if (addr.family === 4) {
+    const b = addr.bytes;
+    return (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+  }
+  return addr.text;
+}
+
+/** The window key of an address text; a text that is no address is its own key. */
+function keyOfText(text: string): WindowKey {
+  const addr = parseIp(text);
+  return addr === undefined ? detach(text) : addr.family === 4 ? keyOf(addr) : detach(addr.text);
+}
+
+/** The canonical address text of a window key. */
+function textOf(key: WindowKey): string {
+  if (typeof key === "string") return key;
+  return `${key >>> 24}.${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
+}
+
+/** A fresh array of a window's times. */
+function timesArray(times: WindowTimes | undefined): number[] {
+  return times === undefined ? [] : typeof times === "number" ? [times] : [...times];
+}
+
+/** How many failure times a window holds. */
+function timesCount(times: WindowTimes): number {
+  return typeof times === "number" ? 1 : times.length;
+}
+
+/** The newest failure time of a window. */
+function newestOf(times: WindowTimes): number {
+  return typeof times === "number" ? times : times[times.length - 1]!;
+}
+
+/** The address windows of a jail, created empty when missing. */
+function jailWindows(state: BanState, jail: string): AddressWindows {
+  let jw = state.jails.get(jail);
+  if (jw === undefined) {
+    jw = {
+      jail,
+      times: new Map(),
+      dirty: new Set(),
+      failures: 0,
+      cursor: undefined,
+      peeked: false,
+      head: 0,
+    };
+    state.jails.set(jail, jw);
+  }
+  return jw;
+}
+
+/** Removes a window without marking it dirty; returns its times (undefined when none). */
+function unlinkWindow(
+  state: BanState,
+  jw: AddressWindows,
+  key: WindowKey,
+): WindowTimes | undefined {
+  const times = jw.times.get(key);
+  if (times === undefined) return undefined;
+  jw.times.delete(key);
+  if (jw.peeked && jw.head === key) jw.peeked = false;
+  jw.failures -= timesCount(times);
+  state.tracked--;
+  return times;
+}
+
+/** Appends a window (as the most recently failed) and marks it dirty; it must not be held. */
+function linkWindow(
+  state: BanState,
+  jw: AddressWindows,
+  key: WindowKey,
+  times: WindowTimes,
+): void {
+  jw.times.set(key, times);
+  jw.failures += timesCount(times);
+  state.tracked++;
+}
+
+/** Deletes an address window and marks it dirty when there was one. */
+function deleteWindow(state: BanState, jw: AddressWindows | undefined, key: WindowKey): void {
+  if (jw !== undefined && unlinkWindow(state, jw, key) !== undefined) jw.dirty.add(key);
+}
+
+/**
+ * The least recently failed key of a jail's non-empty windows, without removing it. The live
+ * iterator works as in {@link oldestKey}; `head` remembers the key it returned until that key
+ * is deleted or moved to the end (unlinkWindow clears `peeked`).
+ */
+function peekOldest(jw: AddressWindows): WindowKey {
+  if (jw.peeked) return jw.head;
+  let r = jw.cursor?.next();
+  if (jw.cursor === undefined || r === undefined || r.done) {
+    jw.cursor = jw.times.keys();
+    r = jw.cursor.next();
+  }
+  jw.head = r.value as WindowKey;
+  jw.peeked = true;
+  return jw.head;
+}
+
+/** Evicts address windows over the cap (see the module doc for the choice across jails). */
+function evictWindows(state: BanState): void {
+  while (state.tracked > state.maxTracked) {
+    let victim: AddressWindows | undefined;
+    let victimTime = Infinity;
+    for (const jw of state.jails.values()) {
+      if (jw.times.size === 0) continue;
+      const t = newestOf(jw.times.get(peekOldest(jw))!);
+      if (victim === undefined || t < victimTime) {
+        victim = jw;
+        victimTime = t;
+      }
+    }
+    if (victim === undefined) return;
+    deleteWindow(state, victim, peekOldest(victim));
+    state.counters.evictions++;
+  }
+}
+
+/** Builds the deprecated `state.windows` view. */
+function windowsView(state: BanState): WindowsView {
+  function* entries(): IterableIterator<[string, FailureWindow]> {
+    for (const jw of state.jails.values()) {
+      for (const [key, times] of jw.times) {
+        const addr = textOf(key);
+        yield [jw.jail + SEP + addr, { jail: jw.jail, addr, times: timesArray(times) }];
+      }
+    }
+  }
+  return {
+    get size(): number {
+      return state.tracked;
+    },
+    *values(): IterableIterator<FailureWindow> {
+      for (const [, w] of entries()) yield w;
+    },
+    [Symbol.iterator]: entries,
+    delete(key: string): boolean {
+      const at = key.indexOf(SEP);
+      const jw = state.jails.get(key.slice(0, at));
+      if (jw === undefined) return false;
+      const k = keyOfText(key.slice(at + 1));
+      if (!jw.times.has(k)) return false;
+      deleteWindow(state, jw, k);
+      return true;
+    },
   };
 }
 
@@ -372,6 +598,7 @@ function autoBan(
   now: number,
   line: string | undefined,
 ): BanAction {
+  target = detach(target);
   const banCount = previousBans(state, policy, target) + 1;
   const ban: BanRecord = {
     jail: policy.jail,
@@ -382,22 +609,17 @@ function autoBan(
     banCount,
     origin: "auto",
   };
-  if (line !== undefined) ban.line = line;
+  if (line !== undefined) ban.line = detach(line);
   addHistory(state, policy.jail, target, now);
   state.counters.bans++;
   return putBan(state, ban);
-}
-
-/** Deletes an address window and marks it dirty. */
-function deleteWindow(state: BanState, key: string): void {
-  if (state.windows.delete(key)) state.dirty.windows.add(key);
 }
 
 /** Reports a refusal once per (jail, addr). */
 function refuse(state: BanState, jail: string, addr: string, reason: string): BanAction[] {
   const key = jail + SEP + addr;
   if (state.refused.has(key)) return [];
-  state.refused.add(key);
+  state.refused.add(detach(key));
   if (state.refused.size > state.maxTracked) {
     state.refused.delete(oldestKey(state.refused));
   }
@@ -449,7 +671,8 @@ export function recordFailure(
   }
   state.counters.counted++;
   const actions: BanAction[] = [];
-  const windowKey = jail + SEP + addr.text;
+  const jw = jailWindows(state, jail);
+  const key = keyOf(addr);
 
   if (prefix !== undefined) {
     const pText = prefix.cidr.text;
@@ -458,7 +681,8 @@ export function recordFailure(
     if (pw === undefined) pw = { jail, prefix: pText, members: new Map() };
     else state.prefixes.delete(pKey);
     const previous = pw.members.get(addr.text);
-    if (previous === undefined || previous < t) pw.members.set(addr.text, t);
+    if (previous === undefined) pw.members.set(detach(addr.text), t);
+    else if (previous < t) pw.members.set(addr.text, t);
     let newest = t;
     for (const time of pw.members.values()) if (time > newest) newest = time;
     for (const [member, time] of pw.members) {
@@ -469,7 +693,7 @@ export function recordFailure(
       const refusal = options.ignorePrefix?.(prefix.cidr);
       if (refusal === undefined) {
         const distinct = pw.members.size;
-        deleteWindow(state, windowKey);
+        deleteWindow(state, jw, key);
         actions.push(autoBan(state, policy, pText, distinct, now, failure.line));
         return actions;
       }
@@ -483,25 +707,29 @@ export function recordFailure(
     );
   }
 
-  let w = state.windows.get(windowKey);
-  if (w === undefined) w = { jail, addr: addr.text, times: [] };
-  else state.windows.delete(windowKey);
-  insertSorted(w.times, t);
-  const oldest = w.times[w.times.length - 1]! - policy.findTime;
-  let drop = 0;
-  while (drop < w.times.length && w.times[drop]! < oldest) drop++;
-  if (drop > 0) w.times.splice(0, drop);
-  state.dirty.windows.add(windowKey);
-  if (w.times.length >= policy.maxRetry) {
-    actions.push(autoBan(state, policy, hostTarget(addr), w.times.length, now, failure.line));
-    return actions; // the window is cleared: not re-inserted, reported as deleted
+  const old = unlinkWindow(state, jw, key);
+  let times: WindowTimes;
+  if (old === undefined) {
+    times = t;
+  } else {
+    const list = typeof old === "number" ? [old] : old;
+    insertSorted(list, t);
+    const oldest = list[list.length - 1]! - policy.findTime;
+    let drop = 0;
+    while (drop < list.length && list[drop]! < oldest) drop++;
+    if (drop > 0) list.splice(0, drop);
+    times = list.length === 1 ? list[0]! : list;
   }
-  state.windows.set(windowKey, w);
-  state.counters.evictions += evictOver(
-    state.windows,
-    state.maxTracked,
-    (k) => state.dirty.windows.add(k),
-  );
+  const count = timesCount(times);
+  if (count >= policy.maxRetry) {
+    if (old !== undefined) jw.dirty.add(key); // the window is cleared: reported as deleted
+    actions.push(autoBan(state, policy, hostTarget(addr), count, now, failure.line));
+    return actions;
+  }
+  const stored = old === undefined && typeof key === "string" ? detach(key) : key;
+  linkWindow(state, jw, stored, times);
+  jw.dirty.add(stored);
+  evictWindows(state);
   return actions;
 }
 
@@ -573,7 +801,8 @@ export function manualUnban(state: BanState, jail: string, target: Cidr): BanAct
   const key = jail + SEP + target.text;
   if (!dropBan(state, key)) return [];
   if ((target.family === 4 && target.prefix === 32) || target.prefix === 128) {
-    deleteWindow(state, jail + SEP + target.text.slice(0, target.text.lastIndexOf("/")));
+    const addr = target.text.slice(0, target.text.lastIndexOf("/"));
+    deleteWindow(state, state.jails.get(jail), keyOfText(addr));
   } else {
     const pKey = jail + SEP + target.text;
     if (state.prefixes.delete(pKey)) state.dirty.prefixes.add(pKey);
@@ -606,7 +835,7 @@ export function unbanAll(state: BanState, jail?: string): BanAction[] {
 export function flushJail(state: BanState, jail: string): BanAction[] {
   const actions = unbanAll(state, jail);
   const prefix = jail + SEP;
-  for (const [key, w] of state.windows) if (w.jail === jail) deleteWindow(state, key);
+  forgetWindows(state, jail);
   for (const [key, p] of state.prefixes) {
     if (p.jail === jail && state.prefixes.delete(key)) state.dirty.prefixes.add(key);
   }
@@ -643,14 +872,43 @@ export function restoreWindow(
 ): void {
   const { jail, addr, times } = window;
   if (times.length === 0) return;
-  const key = jail + SEP + addr;
-  state.windows.delete(key);
-  state.windows.set(key, { jail, addr, times: [...times].sort((a, b) => a - b) });
-  state.counters.evictions += evictOver(
-    state.windows,
-    state.maxTracked,
-    (k) => state.dirty.windows.add(k),
-  );
+  const jw = jailWindows(state, jail);
+  const key = keyOfText(addr);
+  unlinkWindow(state, jw, key);
+  const sorted = [...times].sort((a, b) => a - b);
+  linkWindow(state, jw, key, sorted.length === 1 ? sorted[0]! : sorted);
+  evictWindows(state);
+}
+
+/**
+ * Forgets every address window of a jail (its bans and prefix windows stay); takeDirty()
+ * reports them as deleted. Returns how many there were.
+ * @param state the state (mutated)
+ * @param jail jail name
+ */
+export function forgetWindows(state: BanState, jail: string): number {
+  const jw = state.jails.get(jail);
+  if (jw === undefined) return 0;
+  const count = jw.times.size;
+  for (const key of jw.times.keys()) jw.dirty.add(key);
+  jw.times.clear();
+  jw.failures = 0;
+  jw.cursor = undefined;
+  jw.peeked = false;
+  state.tracked -= count;
+  return count;
+}
+
+/**
+ * Failing addresses and failures per jail (jails without windows are left out), for `status`.
+ * @param state the state
+ */
+export function windowStats(state: BanState): Map<string, WindowStats> {
+  const out = new Map<string, WindowStats>();
+  for (const jw of state.jails.values()) {
+    if (jw.times.size > 0) out.set(jw.jail, { addrs: jw.times.size, failures: jw.failures });
+  }
+  return out;
 }
 
 /**
@@ -710,11 +968,15 @@ export function pruneWindows(
   const { policies, now } = options;
   const findTimes = new Map(policies.map((p) => [p.jail, p.findTime]));
   let dropped = 0;
-  for (const [key, w] of state.windows) {
-    const findTime = findTimes.get(w.jail);
-    if (findTime !== undefined && w.times[w.times.length - 1]! < now - findTime) {
-      deleteWindow(state, key);
-      dropped++;
+  for (const jw of state.jails.values()) {
+    const findTime = findTimes.get(jw.jail);
+    if (findTime === undefined) continue;
+    const oldest = now - findTime;
+    for (const [key, times] of jw.times) {
+      if (newestOf(times) < oldest) {
+        deleteWindow(state, jw, key);
+        dropped++;
+      }
     }
   }
   for (const [key, p] of state.prefixes) {
@@ -745,10 +1007,11 @@ function splitKey(key: string): [string, string] {
  */
 export function takeDirty(state: BanState): DirtyState {
   const out: DirtyState = { windows: [], prefixes: [], bans: [], history: [] };
-  for (const key of state.dirty.windows) {
-    const w = state.windows.get(key);
-    const [jail, addr] = splitKey(key);
-    out.windows.push({ jail, addr, times: w === undefined ? [] : [...w.times] });
+  for (const jw of state.jails.values()) {
+    for (const key of jw.dirty) {
+      out.windows.push({ jail: jw.jail, addr: textOf(key), times: timesArray(jw.times.get(key)) });
+    }
+    jw.dirty.clear();
   }
   for (const key of state.dirty.prefixes) {
     const p = state.prefixes.get(key);
@@ -766,7 +1029,6 @@ export function takeDirty(state: BanState): DirtyState {
     const [jail, target] = splitKey(key);
     out.history.push({ jail, target, count: h?.count ?? 0, last: h?.last ?? 0 });
   }
-  state.dirty.windows.clear();
   state.dirty.prefixes.clear();
   state.dirty.bans.clear();
   state.dirty.history.clear();
@@ -793,7 +1055,7 @@ export function activeBans(state: BanState, jail?: string): BanRecord[] {
  * @param addr canonical address text
  */
 export function windowOf(state: BanState, jail: string, addr: string): number[] {
-  return [...(state.windows.get(jail + SEP + addr)?.times ?? [])];
+  return timesArray(state.jails.get(jail)?.times.get(keyOfText(addr)));
 }
 
 /**
@@ -803,7 +1065,7 @@ export function windowOf(state: BanState, jail: string, addr: string): number[] 
 export function banStats(state: BanState): BanStats {
   return {
     ...state.counters,
-    tracked: state.windows.size,
+    tracked: state.tracked,
     trackedPrefixes: state.prefixes.size,
     active: state.bans.size,
     historyEntries: state.history.size,

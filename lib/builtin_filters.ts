@@ -110,9 +110,11 @@ const TCP_WRAPPERS: FilterSpec = {
   failregex: [
     // FreeBSD inetd: "refused connection from %.500s, service %s (%s%s)". With -DALWAYS_HOSTNAME
     // libwrap logs the verified reverse-DNS name when there is one: that is a miss
-    // ("not-an-address") unless the jail sets usedns.
+    // ("not-an-address") unless the jail sets usedns. <F-HOST> rather than <HOST>: inetd never
+    // writes brackets there, and <HOST> (like fail2ban's) would take "[1.2.3.4]" as 1.2.3.4.
     LEAD + syslogHeader(String.raw`inetd`) +
-    String.raw`refused connection from <HOST>, service [^\s()]{1,64} \([a-z]{3,4}\d{0,2}\)$`,
+    String
+      .raw`refused connection from <F-HOST>[\w.:%-]+</F-HOST>, service [^\s()]{1,64} \([a-z]{3,4}\d{0,2}\)$`,
     // tcpd and daemons linked with libwrap: "refused connect from CLIENT (ADDR)".
     LEAD + syslogHeader(String.raw`[\w./-]{1,64}`) +
     String.raw`refused connect from \S+ \(<HOST>\)$`,

@@ -21,6 +21,7 @@ import {
   banStats,
   createBanState,
   expireBans,
+  forgetWindows,
   manualBan,
   manualUnban,
   nextExpiry,
@@ -32,6 +33,7 @@ import {
   restoreWindow,
   takeDirty,
   unbanAll,
+  windowStats,
 } from "./ban_manager.ts";
 import type { BackendKind, Config, JailConfig } from "./config.ts";
 import type {
@@ -191,6 +193,8 @@ export class Daemon implements ControlHandler {
   #closed = false;
   #lastPrune = 0;
   #backlog: Backlog | undefined;
+  /** Applied firewall changes whose bookkeeping the disk refused; written with the backlog. */
+  #unrecorded: PendingChange[] = [];
   #dns = new Map<string, { addrs: IpAddress[]; until: number }>();
 
   private constructor(options: DaemonOptions, store: Store) {
@@ -448,6 +452,8 @@ export class Daemon implements ControlHandler {
       const policies = [...this.#jails.values()].map((j) => j.policy);
       if (pruneWindows(this.#state, { policies, now }) > 0) this.#persist(undefined, []);
     }
+    // A state write refused earlier (disk full, read-only) is retried every poll.
+    if (this.#backlog || this.#unrecorded.length > 0) this.#persist(undefined, []);
     await this.#flushFirewall();
     return { lines, behind };
   }
@@ -622,6 +628,7 @@ export class Daemon implements ControlHandler {
         }
         for (const ban of b.bans.values()) this.#store.upsertBan({ ...ban, applied: false });
         for (const h of b.history) this.#store.addHistory(h.jail, h.target, h.time, h.bantime);
+        this.#record(this.#unrecorded);
       });
     } catch (error) {
       if (!this.#backlog) {
@@ -634,6 +641,7 @@ export class Daemon implements ControlHandler {
       this.#backlog = b;
       return;
     }
+    this.#unrecorded = [];
     if (this.#backlog) {
       this.#logger.info("state_write_recovered", {
         path: this.#store.path,
@@ -644,15 +652,25 @@ export class Daemon implements ControlHandler {
   }
 
   /** Runs a small state write whose loss a restart repairs; a failure is logged, not thrown. */
-  #tryWrite(what: string, fn: () => void): void {
+  #tryWrite(what: string, fn: () => void): boolean {
     try {
       this.#store.transaction(fn);
+      return true;
     } catch (error) {
       this.#logger.warn("state_write_failed", {
         path: this.#store.path,
         during: what,
         error: error instanceof Error ? error.message : String(error),
       });
+      return false;
+    }
+  }
+
+  /** Records applied firewall changes: adds are marked applied, gone entries lose their row. */
+  #record(changes: readonly PendingChange[]): void {
+    for (const c of changes) {
+      if (c.op === "add") this.#store.markApplied(c.jail, c.target, true);
+      else this.#store.deleteBan(c.jail, c.target);
     }
   }
 
@@ -692,14 +710,13 @@ export class Daemon implements ControlHandler {
       }
       this.#backoff = 0;
       for (const c of changes) this.#pending.delete(changeKey(c));
-      this.#tryWrite("firewall", () => {
-        for (const c of changes) {
-          if (c.op === "add") this.#store.markApplied(c.jail, c.target, true);
-          else if (!active.has(`${c.jail}\u0000${c.target}`)) {
-            this.#store.deleteBan(c.jail, c.target);
-          }
-        }
-      });
+      const record = changes.filter((c) =>
+        c.op === "add" || !active.has(`${c.jail}\u0000${c.target}`)
+      );
+      if (this.#backlog) this.#unrecorded.push(...record);
+      else if (!this.#tryWrite("firewall", () => this.#record(record))) {
+        this.#unrecorded.push(...record);
+      }
     }
   }
 
@@ -763,13 +780,7 @@ export class Daemon implements ControlHandler {
   status(jail?: string): StatusReport {
     if (jail !== undefined && !this.#jails.has(jail)) throw new UsageError(`no jail "${jail}"`);
     const stats = banStats(this.#state);
-    const failing = new Map<string, { addrs: number; failures: number }>();
-    for (const w of this.#state.windows.values()) {
-      const f = failing.get(w.jail) ?? { addrs: 0, failures: 0 };
-      f.addrs++;
-      f.failures += w.times.length;
-      failing.set(w.jail, f);
-    }
+    const failing = windowStats(this.#state);
     const jails: JailStatus[] = [];
     for (const rt of this.#jails.values()) {
       if (jail !== undefined && rt.config.name !== jail) continue;
@@ -872,12 +883,7 @@ export class Daemon implements ControlHandler {
   flush(jail: string): Promise<{ forgotten: number }> {
     return this.#exclusive(() => {
       if (!this.#jails.has(jail)) throw new UsageError(`no jail "${jail}"`);
-      let forgotten = 0;
-      for (const [key, w] of this.#state.windows) {
-        if (w.jail !== jail) continue;
-        this.#state.windows.delete(key);
-        forgotten++;
-      }
+      const forgotten = forgetWindows(this.#state, jail);
       this.#tryWrite("flush", () => this.#store.deleteWindowsForJail(jail));
       return Promise.resolve({ forgotten });
     });

@@ -1,22 +1,38 @@
 /**
- * Finds and parses the date at the start of a log line. Pure: no `Deno.*`, no clock;
- * `now` (epoch seconds) is passed to {@linkcode DateDetector.find}.
+ * Finds and parses the date of a log line. Pure: no `Deno.*`, no clock; `now` (epoch
+ * seconds) is passed to {@linkcode DateDetector.find}.
  *
- * Auto-detection (datepattern undefined, `{^LN-BEG}` or `{DEFAULT}`) knows these templates:
+ * Auto-detection (datepattern undefined, `{^LN-BEG}` or `{DEFAULT}`) knows these templates,
+ * the first four hand-parsed (fast path), the others compiled regexes tried after them:
  * - `MON Day HH:MM:SS` — RFC 3164 syslog: `Nov  3 20:04:17` (space-padded day), `Nov 03`
  *   (postfix `maillog_file`), `Nov 3`, optional weekday `Sun Nov  3 …`, optional fraction
- *   `.123456` and optional year after the time `… 20:04:17 2024`.
+ *   `.123456` and optional year after the time (`… 20:04:17 2024`, `[Thu Jul 11 01:21:43 2013]`;
+ *   not when a word character, `:` or `.` follows, which is an address or a time).
  * - `YYYY-MM-DD[T ]HH:MM:SS[.f][zone]` — RFC 3339 / ISO 8601: `T` or one space, fraction of
- *   any length (`.` or `,`), zone `Z`, `+00:00`, `+0900`, `+09`, ` +0900`, or none.
+ *   any length (`.` or `,`), zone `Z`, `+00:00`, `+0900`, `+09`, ` +0900`, or none; also
+ *   `2024/01/02` (nginx), `2024.01.02` (stunnel) and a 1-digit hour after one or two blanks
+ *   (`2015-10-07  8:25:38`, MySQL).
  * - `<PRI>1 YYYY-MM-DDTHH:MM:SS[.f][zone]` — a full RFC 5424 header (`<15>1 2024-…`);
  *   the reported span starts at 0 and so includes the `<PRI>1 ` prefix.
  * - `EPOCH` — 10-digit epoch seconds in 1000000000..4294967295 with optional fraction.
+ * - fail2ban's other default formats (names in {@linkcode AUTO_TEMPLATE_NAMES}):
+ *   `MON Day YYYY HH:MM:SS`, `DD-MM-YYYY HH:MM:SS` (also `/`, 2-digit year), `DD/MON/YYYY:HH:MM:SS`
+ *   (Apache, `11-Aug-2013 03:36:11.372` BIND), `MM/DD/YYYY:HH:MM:SS`, `MM-DD-YYYY HH:MM:SS`,
+ *   `HH:MM:SS` (time only), `<MM/DD/YY@HH:MM:SS>`, `YYMMDD HH:MM:SS` (MySQL), `MON Day, YYYY
+ *   HH:MM:SS AM` (Tomcat), `MON-DD-YY HH:MM:SS` (ASSP), `YYYYMMDD[T ]HHMMSS`, `ZONE MON Day
+ *   HH:MM:SS` (monit `PDT Apr 16 …`, `+0200 Apr 16 …`) and `TAI64N` (`@4000000…`, daemontools).
  *
- * Anchoring (a deliberate difference from fail2ban, which searches the whole line unless
- * `{^LN-BEG}` is given): log lines are attacker-written, so a date is only accepted at the
- * line start — at index 0, or after at most 2 leading non-word characters (`[`, `(`, space…,
- * like fail2ban's `{^LN-BEG}`), or after the RFC 5424 `<PRI>1 ` prefix. A date in the middle
- * of a message is never picked. Custom strftime datepatterns are anchored the same way.
+ * Anchoring. AUTO-DETECTION (a deliberate difference from fail2ban, which also searches the
+ * rest of the line): log lines are attacker-written, so a date is only accepted at the line
+ * start — at index 0, after at most 2 leading non-word characters (`[`, `(`, space…, like
+ * fail2ban's `{^LN-BEG}`), or after the RFC 5424 `<PRI>1 ` prefix. A date in the middle of a
+ * message is never picked. An EXPLICIT datepattern is the admin's choice (or a converted
+ * fail2ban filter's) and is searched where fail2ban searches: `{^LN-BEG}PATTERN` at the
+ * line-begin positions above; `^PATTERN` (or any pattern that anchors itself) where it says;
+ * any other pattern anywhere in the line, leftmost match first, at a word beginning
+ * (fail2ban's `(?=^|\b|\W)`; `**` at the start turns that off), so a header date still wins
+ * over one in the message. Every pattern must end at a word end unless it ends with `$`, `\b`,
+ * `\s` or `**`. Prefer `{^LN-BEG}` / `^` in banwatch's own filters.
  * Like fail2ban, the template that matched the previous line is tried first.
  *
  * Missing year: a date without a year (syslog) takes the year of `now` in the target zone;
@@ -26,21 +42,32 @@
  * candidate years (Feb 29) is not a date. Time-only patterns (no day) take the latest of
  * tomorrow/today/yesterday that is not more than 1 hour after `now`.
  *
- * Time zone: a date with an explicit zone (`Z`, `+0900`, `UTC`) uses it. Others are read in
- * the detector's `timezone`: "UTC", an IANA name (DST-correct) or a fixed `+0900`/`-05:00`;
- * default "local" = `Intl.DateTimeFormat().resolvedOptions().timeZone` (follows `TZ`).
- * A wall time that does not exist (DST gap) is moved forward by the gap; a repeated wall time
- * (DST end) takes the earlier instant (Temporal's "compatible" rule).
+ * Time zone: a date with an explicit zone (`Z`, `+0900`, `UTC`, `GMT`) uses it. Others
+ * (including zone names other than UTC/GMT, such as `PDT`) are read in the detector's
+ * `timezone`: "UTC", an IANA name (DST-correct) or a fixed `+0900`/`-05:00`; default "local" =
+ * `Intl.DateTimeFormat().resolvedOptions().timeZone` (follows `TZ`). A wall time that does not
+ * exist (DST gap) is moved forward by the gap; a repeated wall time (DST end) takes the earlier
+ * instant (Temporal's "compatible" rule).
  *
  * Invalid dates (Feb 30, hour 25, minute 60) are not dates.
  *
- * datepattern: `{NONE}` (no date: time = now, span 0..0), `Epoch`, `LEPOCH` (10/13/16 digits =
- * s/ms/µs), `ISO8601`, or a strftime-style pattern, optionally prefixed by `{^LN-BEG}`
- * (anchoring is the default anyway). Several patterns may be given one per line. Like
- * fail2ban, text between directives is a regular expression (`\[` for a literal bracket).
+ * datepattern: `{NONE}` (no date: time = now, span 0..0), `EPOCH` / `LEPOCH` (10/13/16 digits =
+ * s/ms/µs; unanchored, they also find the epoch of an audit record, `msg=audit(1373129280.000:9)`,
+ * as fail2ban does), `ISO8601`, `TAI64N`, or a strftime-style pattern, optionally prefixed by
+ * `{^LN-BEG}`. Several patterns may be given one per line (each a template). Like fail2ban,
+ * text between directives is a regular expression (`\[` for a literal bracket), and:
+ * - `{DATE}` inside a pattern (`^[^\[]*\[({DATE})`, `^<W>{DATE}`) stands for each default
+ *   format in turn (one template per format);
+ * - the date that is cut from the line (lib/filter.ts) is the first plain `(…)` group of the
+ *   pattern, else the whole match (after a leading `^`);
+ * - a pattern whose date group is empty (`^WARNING:()**`, `^I\(()**`) marks lines that carry
+ *   no date of their own: their time is the last date found if it is at most 60 s before
+ *   `now`, else `now`, and nothing is cut. A pattern with neither a directive nor `()` is an
+ *   error.
  * Directives: `%Y %y %m %d %e %j %H %k %I %p %M %S %f %b %B %a %A %z %Z %s %T %%`; fail2ban's
- * `%ExY`-style forms are aliases of the plain ones. `%y` is 2000+yy. `%%` is a literal `%`
- * (in TOML a single `%` is the directive; fail2ban INI files write `%%Y`, import must unescape).
+ * `%ExY`-style forms are the exact variants (`%Exm` two digits, `%ExY` 19xx/20xx). `%y` is
+ * 2000+yy. `%%` is a literal `%` (in TOML a single `%` is the directive; fail2ban INI files
+ * write `%%Y`, import must unescape).
  * @module
  */
 
@@ -69,14 +96,6 @@ export interface DateDetectorOptions {
   /** "UTC", an IANA name or a fixed offset like "+0900"; default "local". */
   timezone?: string | undefined;
 }
-
-/** Template names of the auto-detected formats. */
-export const AUTO_TEMPLATE_NAMES: readonly string[] = [
-  "MON Day HH:MM:SS",
-  "YYYY-MM-DD[T ]HH:MM:SS[.f][zone]",
-  "<PRI>1 YYYY-MM-DDTHH:MM:SS[.f][zone]",
-  "EPOCH",
-];
 
 const DAY = 86400;
 const NO_ZONE = -1e9; // sentinel: the date carries no zone
@@ -277,6 +296,7 @@ interface Parts {
   end: number;
   start: number;
   epoch: number; // NaN unless the template produced epoch seconds directly
+  optional: boolean; // the pattern matched an empty date: time = last date or now, no cut
 }
 
 function newParts(): Parts {
@@ -292,6 +312,7 @@ function newParts(): Parts {
     end: 0,
     start: 0,
     epoch: NaN,
+    optional: false,
   };
 }
 
@@ -307,6 +328,7 @@ function resetParts(p: Parts): void {
   p.end = 0;
   p.start = 0;
   p.epoch = NaN;
+  p.optional = false;
 }
 
 /** Epoch seconds of wall-clock seconds `w` of the parts (their own zone, else the default). */
@@ -359,8 +381,13 @@ function resolveTime(p: Parts, zone: Zone, now: number): number {
 
 interface Template {
   readonly name: string;
-  /** True when a date starts at `pos`; fills `p` (fields, end, start). */
+  /**
+   * Line-begin templates: true when a date starts at `pos` (0, 1 or 2). Searching templates
+   * (`search`): called once with pos 0, true when a date is found anywhere. Fills `p`.
+   */
   scan(line: string, pos: number, p: Parts): boolean;
+  /** The template searches the whole line itself (explicit patterns only). */
+  readonly search?: boolean;
 }
 
 function digit(line: string, i: number): number {
@@ -411,9 +438,9 @@ function fraction(line: string, i: number, p: Parts): number {
   return j;
 }
 
-/** Parses HH:MM:SS at i; returns the index after it or -1. */
-function hms(line: string, i: number, p: Parts): number {
-  const h = two(line, i);
+/** Parses HH:MM:SS at i (with `oneDigit`, " H:MM:SS": i is the blank); returns the end or -1. */
+function hms(line: string, i: number, p: Parts, oneDigit = false): number {
+  const h = oneDigit ? digit(line, i + 1) : two(line, i);
   if (h < 0 || line.charCodeAt(i + 2) !== 58) return -1;
   const m = two(line, i + 3);
   if (m < 0 || line.charCodeAt(i + 5) !== 58) return -1;
@@ -462,7 +489,12 @@ const SYSLOG: Template = {
       const y1 = two(line, i + 1);
       const y2 = two(line, i + 3);
       const after = line.charCodeAt(i + 5);
-      if (y1 >= 19 && y2 >= 0 && (Number.isNaN(after) || after === 32 || after === 9)) {
+      // The year may be followed by a blank, the end or punctuation (`[… 2013]`), not by a
+      // word character, ":" or "." (an address or a time after the hostname).
+      if (
+        y1 >= 19 && y2 >= 0 &&
+        (Number.isNaN(after) || (!isWordChar(after) && after !== 58 && after !== 46))
+      ) {
         p.year = y1 * 100 + y2;
         i += 5;
       }
@@ -475,17 +507,32 @@ const SYSLOG: Template = {
   },
 };
 
-/** Parses YYYY-MM-DD[T ]HH:MM:SS[.f][zone] at i; returns the end or -1. */
-function isoAt(line: string, i: number, p: Parts): number {
+/**
+ * Parses YYYY-MM-DD[T ]HH:MM:SS[.f][zone] at i; returns the end or -1. Unless `strict`, the
+ * date separator may also be `/` or `.` (nginx `2024/01/02`, stunnel `2024.01.02`) and one or
+ * two blanks may precede a 1-digit hour (MySQL `2015-10-07  8:25:38`).
+ */
+function isoAt(line: string, i: number, p: Parts, strict = false): number {
   const y1 = two(line, i);
   const y2 = two(line, i + 2);
-  if (y1 < 0 || y2 < 0 || line.charCodeAt(i + 4) !== 45) return -1;
+  const ds = line.charCodeAt(i + 4);
+  if (y1 < 0 || y2 < 0 || (ds !== 45 && (strict || (ds !== 47 && ds !== 46)))) return -1;
   const mo = two(line, i + 5);
-  if (mo < 1 || mo > 12 || line.charCodeAt(i + 7) !== 45) return -1;
+  if (mo < 1 || mo > 12 || line.charCodeAt(i + 7) !== ds) return -1;
   const d = two(line, i + 8);
   const sep = line.charCodeAt(i + 10);
   if (d < 1 || (sep !== 84 && sep !== 32 && sep !== 116)) return -1;
   let j = hms(line, i + 11, p);
+  if (j < 0 && !strict && sep === 32) {
+    // " 8:25:38" / "  8:25:38": a 1-digit hour after one or two blanks.
+    const k = line.charCodeAt(i + 11) === 32 ? i + 12 : i + 11;
+    const h = digit(line, k);
+    if (h >= 0 && line.charCodeAt(k + 1) === 58) {
+      j = hms(line, k - 1, p, true);
+    } else if (k === i + 12) {
+      j = hms(line, k, p);
+    }
+  }
   if (j < 0) return -1;
   j = fraction(line, j, p);
   const c = line.charCodeAt(j);
@@ -545,7 +592,7 @@ const RFC5424: Template = {
     while (i <= 3 && digit(line, i) >= 0) i++;
     if (i === 1 || line.charCodeAt(i) !== 62 || line.charCodeAt(i + 1) !== 49) return false;
     if (line.charCodeAt(i + 2) !== 32) return false;
-    const end = isoAt(line, i + 3, p);
+    const end = isoAt(line, i + 3, p, true);
     if (end < 0) return false;
     p.start = 0;
     p.end = end;
@@ -585,8 +632,64 @@ function epochTemplate(
 
 const AUTO_EPOCH = epochTemplate("EPOCH", new Map([[10, 1]]), 1e9, 4294967295);
 
+/**
+ * fail2ban's unanchored `EPOCH` also finds the epoch of an audit record,
+ * `type=USER_AUTH msg=audit(1373129280.000:9): …` (SELinux): the digits right after
+ * `audit(` and followed by `:serial)`. Explicit datepatterns only.
+ */
+function auditEpochTemplate(name: string, inner: Template): Template {
+  return {
+    name,
+    search: true,
+    scan(line, _pos, p) {
+      const at = line.indexOf("audit(");
+      if (at < 0 || (at > 0 && isWordChar(line.charCodeAt(at - 1)))) return false;
+      if (!inner.scan(line, at + 6, p)) return false;
+      let k = p.end;
+      if (line.charCodeAt(k) !== 58 || digit(line, k + 1) < 0) return false;
+      for (k++; digit(line, k) >= 0; k++);
+      return line.charCodeAt(k) === 41;
+    },
+  };
+}
+
+/** `@` + 24 lower-case hex digits (daemontools' TAI64N label: 2^62 + seconds, then ns). */
+function tai64nTemplate(name: string, search: boolean): Template {
+  const at = (line: string, pos: number, p: Parts): boolean => {
+    if (line.charCodeAt(pos) !== 64) return false;
+    let secs = 0;
+    let ns = 0;
+    for (let k = 1; k <= 24; k++) {
+      const c = line.charCodeAt(pos + k);
+      const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+      if (v < 0) return false;
+      if (k === 1) {
+        if (v !== 4) return false; // 2^62 offset: labels of dates after 1970 start with "4"
+      } else if (k <= 16) secs = secs * 16 + v;
+      else ns = ns * 16 + v;
+    }
+    const after = line.charCodeAt(pos + 25);
+    if (isWordChar(after)) return false;
+    p.epoch = secs + ns / 1e9;
+    p.start = pos;
+    p.end = pos + 25;
+    return true;
+  };
+  if (!search) return { name, scan: at };
+  return {
+    name,
+    search: true,
+    scan(line, _pos, p) {
+      for (let k = line.indexOf("@"); k >= 0; k = line.indexOf("@", k + 1)) {
+        if (at(line, k, p)) return true;
+      }
+      return false;
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
-// strftime-style patterns compiled to one sticky RegExp
+// strftime-style patterns compiled to RegExps
 
 type Field =
   | "Y"
@@ -644,7 +747,7 @@ const DIRECTIVES: Readonly<Record<string, { re: string; field: Field }>> = {
   e: { re: "3[01]|[12]\\d|0[1-9]| ?[1-9]", field: "d" },
   j: { re: "36[0-6]|3[0-5]\\d|[12]\\d\\d|0[1-9]\\d|00[1-9]|[1-9]\\d|[1-9]", field: "j" },
   H: { re: "2[0-3]|[01]\\d|\\d", field: "H" },
-  k: { re: "2[0-3]|1\\d| ?\\d", field: "H" },
+  k: { re: "2[0-3]|[01]\\d| ?\\d", field: "H" },
   I: { re: "1[0-2]|0[1-9]| ?[1-9]", field: "I" },
   p: { re: "[AaPp][Mm]", field: "p" },
   M: { re: "[0-5]\\d", field: "M" },
@@ -655,29 +758,87 @@ const DIRECTIVES: Readonly<Record<string, { re: string; field: Field }>> = {
   a: { re: WEEKDAY_NAMES.map((n) => caseless(n.slice(0, 3))).join("|"), field: "skip" },
   A: { re: WEEKDAY_NAMES.map(caseless).join("|"), field: "skip" },
   z: { re: "Z|UTC|GMT|[+-](?:[01]\\d|2[0-3])(?::?[0-5]\\d)?", field: "z" },
-  Z: { re: "UTC|GMT|Z", field: "z" },
+  // Upper-case abbreviations; only UTC/GMT/Z are known offsets, others read as the default zone.
+  Z: { re: "Z|[A-Z]{3,5}", field: "z" },
   s: { re: "\\d{1,11}", field: "s" },
+};
+
+/** fail2ban's `%Ex?` forms: exact two-digit fields and a 19xx/20xx year. */
+const EXACT_DIRECTIVES: Readonly<Record<string, { re: string; field: Field }>> = {
+  Y: { re: "(?:19|20)\\d\\d", field: "Y" },
+  m: { re: "1[0-2]|0[1-9]", field: "m" },
+  d: { re: "3[01]|[12]\\d|0[1-9]", field: "d" },
+  H: { re: "2[0-3]|[01]\\d", field: "H" },
+  k: { re: "2[0-3]|[01]\\d| ?\\d", field: "H" },
+  M: { re: "[0-5]\\d", field: "M" },
+  S: { re: "[0-5]\\d|6[01]", field: "S" },
 };
 
 interface CompiledPattern {
   re: RegExp;
   fields: Field[]; // fields[k] is read from group `bw${k}`
+  /** The date text is group `bwcut` (not the whole match). */
+  cut: boolean;
 }
 
-/** Compiles a strftime-style pattern (regex text between directives) to a sticky RegExp. */
-function compileStrftime(pattern: string): CompiledPattern {
+const CUT = "bwcut";
+
+/**
+ * Compiles a strftime-style pattern (regex text between directives). `search`: the RegExp
+ * searches the line (`g`), with fail2ban's word-begin boundary unless the pattern starts with
+ * `^` or `**`; otherwise it is sticky (`y`, tried at the line-begin positions). A word-end
+ * boundary is added unless the pattern ends with `$`, `\b`, `\s` or `**`. As in fail2ban, the
+ * date that is cut from the line is the first plain `(…)` group if there is one, else the
+ * whole match (after a leading `^`).
+ */
+function compileStrftime(pattern: string, search: boolean): CompiledPattern {
+  let body = pattern;
+  let bindBegin = search;
+  let bindEnd = true;
+  if (body.startsWith("**")) {
+    body = body.slice(2);
+    bindBegin = false;
+  }
+  const tail = /\*\*(\)*)$/.exec(body);
+  if (tail && body[tail.index - 1] !== "\\") {
+    body = body.slice(0, tail.index) + tail[1];
+    bindEnd = false;
+  }
+  if (/^(?:\(\?:|\()*\^/.test(body)) bindBegin = false;
+  if (/(?:^|[^\\])(?:\$\)?|\\b|\\s)$/.test(body)) bindEnd = false;
   let src = "";
   const fields: Field[] = [];
+  let cutOpened = false;
+  let emptyGroup = false;
   let i = 0;
   const add = (re: string, field: Field): void => {
     src += `(?<bw${fields.length}>${re})`;
     fields.push(field);
   };
-  while (i < pattern.length) {
-    const ch = pattern[i];
-    if (ch === "\\" && i + 1 < pattern.length) {
-      src += pattern.slice(i, i + 2);
+  while (i < body.length) {
+    const ch = body[i]!;
+    if (ch === "\\" && i + 1 < body.length) {
+      src += body.slice(i, i + 2);
       i += 2;
+      continue;
+    }
+    if (ch === "[") {
+      // A character class is copied as it is (a "]" first in it is literal).
+      let j = i + 1;
+      if (body[j] === "^") j++;
+      if (body[j] === "]") j++;
+      while (j < body.length && body[j] !== "]") j += body[j] === "\\" ? 2 : 1;
+      src += body.slice(i, j + 1).replace(/^\[(\^?)\]/, "[$1\\]");
+      i = j + 1;
+      continue;
+    }
+    if (ch === "(" && body[i + 1] !== "?") {
+      if (!cutOpened) {
+        cutOpened = true;
+        if (body[i + 1] === ")") emptyGroup = true;
+        src += `(?<${CUT}>`;
+      } else src += "(";
+      i++;
       continue;
     }
     if (ch !== "%") {
@@ -686,8 +847,9 @@ function compileStrftime(pattern: string): CompiledPattern {
       continue;
     }
     let j = i + 1;
-    if (pattern[j] === "E" && pattern[j + 1] === "x") j += 2; // fail2ban %ExY etc.
-    const d = pattern[j];
+    const exact = body[j] === "E" && body[j + 1] === "x";
+    if (exact) j += 2; // fail2ban %ExY etc.
+    const d = body[j];
     if (d === undefined) {
       throw new Error(`Invalid datepattern "${pattern}": "%" at the end (write %% for a percent)`);
     }
@@ -699,10 +861,10 @@ function compileStrftime(pattern: string): CompiledPattern {
       src += ":";
       add(DIRECTIVES.S!.re, "S");
     } else {
-      const dir = DIRECTIVES[d];
+      const dir = (exact ? EXACT_DIRECTIVES[d] : undefined) ?? DIRECTIVES[d];
       if (!dir) {
         throw new Error(
-          `Invalid datepattern "${pattern}": unknown directive "%${pattern.slice(i + 1, j + 1)}"` +
+          `Invalid datepattern "${pattern}": unknown directive "%${body.slice(i + 1, j + 1)}"` +
             `; expected one of %Y %y %m %d %e %j %H %k %I %p %M %S %f %b %B %a %A %z %Z %s %T %%`,
         );
       }
@@ -712,21 +874,30 @@ function compileStrftime(pattern: string): CompiledPattern {
   }
   src = src.replace(/\(\?P</g, "(?<").replace(/\(\?P=(\w+)\)/g, "\\k<$1>");
   const needed: Field[] = ["s", "H", "I", "d", "j", "m", "b", "Y"];
-  if (!fields.some((f) => needed.includes(f))) {
+  if (!fields.some((f) => needed.includes(f)) && !emptyGroup) {
     throw new Error(
-      `Invalid datepattern "${pattern}": it has no date or time directive such as %H or %d`,
+      `Invalid datepattern "${pattern}": it has no date or time directive such as %H or %d ` +
+        `(an empty group "()" marks a line without date)`,
     );
   }
+  if (!cutOpened) {
+    // The whole match is the date: wrap it, leaving a leading "^" and a trailing "$" outside.
+    const lead = /^\^*/.exec(src)![0];
+    const trail = /[^\\]\$$/.test(src) ? "$" : "";
+    src = `${lead}(?<${CUT}>${src.slice(lead.length, src.length - trail.length)})${trail}`;
+  }
+  if (bindBegin) src = `(?=^|\\b|\\W)${src}`;
+  if (bindEnd) src += "(?=\\b|\\W|$)";
   let re: RegExp;
   try {
-    re = new RegExp(src, "y");
+    re = new RegExp(src, search ? "dg" : "dy");
   } catch (e) {
     throw new Error(
       `Invalid datepattern "${pattern}": ${e instanceof Error ? e.message : String(e)}`,
       { cause: e },
     );
   }
-  return { re, fields };
+  return { re, fields, cut: true };
 }
 
 function monthFromName(text: string): number {
@@ -735,18 +906,26 @@ function monthFromName(text: string): number {
 
 function zoneFromText(text: string): number {
   if (text === "Z" || text === "UTC" || text === "GMT") return 0;
-  return parseFixedOffset(text) ?? 0;
+  return parseFixedOffset(text) ?? NO_ZONE;
 }
 
-function strftimeTemplate(name: string, pattern: string): Template {
-  const { re, fields } = compileStrftime(pattern);
+function strftimeTemplate(name: string, pattern: string, search = false): Template {
+  const { re, fields } = compileStrftime(pattern, search);
   const names = fields.map((_, k) => `bw${k}`);
   return {
     name,
+    search,
     scan(line, pos, p) {
-      re.lastIndex = pos;
+      re.lastIndex = search ? 0 : pos;
       const m = re.exec(line);
-      if (!m || m[0].length === 0) return false;
+      if (!m) return false;
+      const span = m.indices?.groups?.[CUT];
+      if (!span || span[0] === span[1]) {
+        // An empty date ("()" in `^WARNING:()**`): the line has no date of its own.
+        if (m[0].length === 0 && fields.length > 0) return false;
+        p.optional = true;
+        return true;
+      }
       const g = m.groups ?? {};
       let hour12 = -1;
       let pm = -1;
@@ -813,8 +992,8 @@ function strftimeTemplate(name: string, pattern: string): Template {
       } else if (p.month > 0 && p.day === 0) {
         p.day = 1;
       }
-      p.start = pos;
-      p.end = pos + m[0].length;
+      p.start = span[0];
+      p.end = span[1];
       return true;
     },
   };
@@ -825,26 +1004,71 @@ function strftimeTemplate(name: string, pattern: string): Template {
 
 const LN_BEG = "{^LN-BEG}";
 
-function specialTemplate(text: string, name: string): Template | undefined {
-  switch (text.toUpperCase()) {
-    case "EPOCH":
-      return epochTemplate(name, new Map([[10, 1], [11, 1]]), 0, Infinity);
-    case "LEPOCH":
-      return epochTemplate(
+/**
+ * The other date formats fail2ban knows by default (name, strftime pattern), tried after the
+ * hand-written scanners. In auto-detection they are anchored at the line begin like the rest;
+ * `{DATE}` in an explicit pattern stands for each of them (and the scanners' formats).
+ */
+const MORE_FORMATS: readonly (readonly [string, string])[] = [
+  ["MON Day YYYY HH:MM:SS", "(?:%a )?%b %d %ExY %k:%M:%S(?:\\.%f)?"],
+  ["DD-MM-YYYY HH:MM:SS", "%d(?P<s>[/-])%m(?P=s)(?:%ExY|%y) %k:%M:%S"],
+  ["DD/MON/YYYY:HH:MM:SS", "%d(?P<s>[/-])%b(?P=s)%ExY[ :]?%H:%M:%S(?:\\.%f)?(?: %z)?"],
+  ["MM/DD/YYYY:HH:MM:SS", "%m/%d/%ExY:%H:%M:%S"],
+  ["MM-DD-YYYY HH:MM:SS", "%m-%d-%ExY %k:%M:%S(?:\\.%f)?"],
+  ["HH:MM:SS", "%H:%M:%S"],
+  ["<MM/DD/YY@HH:MM:SS>", "<%m/%d/%y@%H:%M:%S>"],
+  ["YYMMDD HH:MM:SS", "%y%Exm%Exd  ?%H:%M:%S"],
+  ["MON Day, YYYY HH:MM:SS AM", "%b %d, %ExY %I:%M:%S %p"],
+  ["MON-DD-YY HH:MM:SS", "%b-%d-%y %k:%M:%S"],
+  ["YYYYMMDD[T ]HHMMSS", "%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\\s*%z)?"],
+  ["ZONE MON Day HH:MM:SS", "(?:%Z |%z )(?:%a )?%b %d %k:%M:%S(?:\\.%f)?(?: %ExY)?"],
+];
+
+/** What `{DATE}` stands for: every default format as a strftime pattern. */
+const DATE_FORMATS: readonly (readonly [string, string])[] = [
+  ["YYYY-MM-DD HH:MM:SS", "%ExY(?P<s>[./-])%m(?P=s)%d(?:T| {1,2})%H:%M:%S(?:[.,]%f)?(?:\\s*%z)?"],
+  ["MON Day HH:MM:SS", "(?:%a )?%b %d %k:%M:%S(?:\\.%f)?(?: %ExY)?"],
+  ...MORE_FORMATS.filter(([, f]) => !f.startsWith("<")),
+];
+
+const AUTO_MORE: readonly Template[] = [
+  ...MORE_FORMATS.map(([name, f]) => strftimeTemplate(name, f)),
+  tai64nTemplate("TAI64N", false),
+];
+
+const AUTO: readonly Template[] = [SYSLOG, ISO, RFC5424, AUTO_EPOCH, ...AUTO_MORE];
+
+/** Template names of the auto-detected formats. */
+export const AUTO_TEMPLATE_NAMES: readonly string[] = AUTO.map((t) => t.name);
+
+function specialTemplates(text: string, name: string): Template[] | undefined {
+  const upper = text.toUpperCase();
+  const anchored = upper.startsWith("^");
+  switch (anchored ? upper.slice(1) : upper) {
+    case "EPOCH": {
+      const t = epochTemplate(name, new Map([[10, 1], [11, 1]]), 0, Infinity);
+      return anchored ? [t] : [t, auditEpochTemplate(name, t)];
+    }
+    case "LEPOCH": {
+      const t = epochTemplate(
         name,
         new Map([[10, 1], [11, 1], [13, 1000], [16, 1e6]]),
         0,
         Infinity,
       );
+      return anchored ? [t] : [t, auditEpochTemplate(name, t)];
+    }
     case "ISO8601":
-      return isoTemplate(name);
+      return [isoTemplate(name)];
+    case "TAI64N":
+      return [tai64nTemplate(name, false)];
   }
   return undefined;
 }
 
-/** Builds the template list of a datepattern; [] means auto-detection, undefined {NONE}. */
+/** Builds the template list of a datepattern; undefined means {NONE}. */
 function templatesFor(datepattern: string | undefined): Template[] | undefined {
-  if (datepattern === undefined) return [SYSLOG, ISO, RFC5424, AUTO_EPOCH];
+  if (datepattern === undefined) return [...AUTO];
   const lines = datepattern.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
   if (lines.length === 0) {
     throw new Error(`Invalid datepattern "": expected a strftime pattern, {^LN-BEG} or {NONE}`);
@@ -852,10 +1076,18 @@ function templatesFor(datepattern: string | undefined): Template[] | undefined {
   const out: Template[] = [];
   for (const line of lines) {
     let body = line;
-    if (body.startsWith(LN_BEG)) body = body.slice(LN_BEG.length);
-    body = body.replaceAll("{UNB}", "");
+    let lnBeg = false;
+    if (body.startsWith(LN_BEG)) {
+      body = body.slice(LN_BEG.length);
+      lnBeg = true;
+    }
+    let unbound = false;
+    if (body.startsWith("{UNB}")) {
+      body = body.slice(5);
+      unbound = true;
+    }
     if (body === "" || body === "{DEFAULT}") {
-      out.push(SYSLOG, ISO, RFC5424, AUTO_EPOCH);
+      out.push(...AUTO);
       continue;
     }
     if (body === "{NONE}") {
@@ -864,14 +1096,28 @@ function templatesFor(datepattern: string | undefined): Template[] | undefined {
       }
       return undefined;
     }
-    const brace = /\{(?:DEFAULT|DATE|NONE|\^LN-BEG|\^LN-END)\}/.exec(body);
+    if (/\{DATE\}/i.test(body) && !lnBeg) {
+      // fail2ban: the pattern once per default format, {DATE} replaced by it.
+      for (const [fname, format] of DATE_FORMATS) {
+        const text = body.replace(/\{DATE\}/gi, format);
+        out.push(strftimeTemplate(line.replace(/\{DATE\}/gi, fname), text, !unbound));
+      }
+      continue;
+    }
+    const brace = /\{(?:DEFAULT|DATE|NONE|UNB|\^LN-BEG|\^LN-END)\}/.exec(body);
     if (brace) {
       throw new Error(
         `Invalid datepattern "${line}": ${brace[0]} is not supported here; expected it alone ` +
           `or {^LN-BEG} at the start`,
       );
     }
-    out.push(specialTemplate(body, line) ?? strftimeTemplate(line, body));
+    const special = specialTemplates(body, line);
+    if (special) {
+      out.push(...(lnBeg ? special.filter((t) => !t.search) : special));
+      continue;
+    }
+    // {^LN-BEG}: tried at the line-begin positions; otherwise searched as fail2ban does.
+    out.push(strftimeTemplate(line, body, !lnBeg));
   }
   // Remove duplicates (e.g. "{^LN-BEG}" twice) keeping the first.
   return out.filter((t, i) => out.indexOf(t) === i);
@@ -904,32 +1150,50 @@ export function createDateDetector(
   }
   const parts = newParts();
   let last = 0; // index of the template that matched last
+  let lastTime = NaN; // the last date found (for lines whose date is "optional")
   const tryAt = (t: Template, line: string, pos: number, now: number): FoundDate | undefined => {
     resetParts(parts);
     if (!t.scan(line, pos, parts)) return undefined;
+    if (parts.optional) {
+      // fail2ban: the last date if it is at most 60 s old, else now; nothing is cut.
+      count(t.name);
+      const time = lastTime > now - 60 ? lastTime : now;
+      return { time, start: 0, end: 0, template: t.name };
+    }
     const time = resolveTime(parts, zone, now);
     if (!Number.isFinite(time)) return undefined;
     count(t.name);
+    lastTime = time;
     return { time, start: parts.start, end: parts.end, template: t.name };
+  };
+  const tryTemplate = (
+    t: Template,
+    line: string,
+    starts: number,
+    now: number,
+  ): FoundDate | undefined => {
+    if (t.search) return tryAt(t, line, 0, now);
+    for (let pos = 0; pos < starts; pos++) {
+      const found = tryAt(t, line, pos, now);
+      if (found) return found;
+    }
+    return undefined;
   };
   return {
     find(line: string, now: number): FoundDate | undefined {
-      // Allowed starts: 0, and 1 or 2 after leading non-word characters.
+      // Line-begin positions: 0, and 1 or 2 after leading non-word characters.
       let starts = 1;
       if (line.length > 0 && !isWordChar(line.charCodeAt(0))) {
         starts = line.length > 1 && !isWordChar(line.charCodeAt(1)) ? 3 : 2;
       }
-      for (let pos = 0; pos < starts; pos++) {
-        const first = templates[last]!;
-        let found = tryAt(first, line, pos, now);
-        if (found) return found;
-        for (let k = 0; k < templates.length; k++) {
-          if (k === last) continue;
-          found = tryAt(templates[k]!, line, pos, now);
-          if (found) {
-            last = k;
-            return found;
-          }
+      let found = tryTemplate(templates[last]!, line, starts, now);
+      if (found) return found;
+      for (let k = 0; k < templates.length; k++) {
+        if (k === last) continue;
+        found = tryTemplate(templates[k]!, line, starts, now);
+        if (found) {
+          last = k;
+          return found;
         }
       }
       return undefined;

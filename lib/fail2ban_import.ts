@@ -6,8 +6,9 @@
  * converted: why`); the rest still converts. Pure: files come through an {@link IniIo}.
  * @module
  */
-import { type Cidr, parseCidr } from "./address.ts";
+import { type Cidr, parseCidr, parseIp } from "./address.ts";
 import { BUILTIN_FILTERS } from "./builtin_filters.ts";
+import { createDateDetector } from "./dates.ts";
 import { formatDuration } from "./duration.ts";
 import { compileFilter, type FilterSpec, matchLine, validateFilter } from "./filter.ts";
 import {
@@ -167,6 +168,20 @@ function problemOf(e: unknown, key: string): ImportProblem {
   return { file: "", line: 0, key, message: e instanceof Error ? e.message : String(e) };
 }
 
+/** The tags banwatch's filter engine knows (F-* fields aside). */
+const KNOWN_TAGS = new Set(["HOST", "ADDR", "IP4", "IP6", "DNS", "SUBNET", "CIDR", "SKIPLINES"]);
+
+/**
+ * fail2ban leaves a tag it does not know as literal text (haproxy's `main/<NOSRV>`,
+ * softethervpn's `<SECURITY_LOG>`); banwatch rejects unknown tags, so they are escaped.
+ */
+function literalTags(regex: string): string {
+  return regex.replace(
+    /(?<!\\|\(\?P?)<(\/?)([A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*)(\/?)>/g,
+    (all, a, tag, b) => KNOWN_TAGS.has(tag) || tag.startsWith("F-") ? all : `\\<${a}${tag}${b}\\>`,
+  );
+}
+
 function lines(value: string | undefined): string[] {
   return (value ?? "").split("\n").filter((l) => l !== "");
 }
@@ -235,10 +250,10 @@ export function readFail2banFilter(
   });
   problems.push(...read.problems);
   const values = read.values;
-  const spec: FilterSpec = { name, failregex: lines(values["failregex"]) };
-  const ignore = lines(values["ignoreregex"]);
+  const spec: FilterSpec = { name, failregex: lines(values["failregex"]).map(literalTags) };
+  const ignore = lines(values["ignoreregex"]).map(literalTags);
   if (ignore.length > 0) spec.ignoreregex = ignore;
-  if (values["prefregex"]) spec.prefregex = values["prefregex"];
+  if (values["prefregex"]) spec.prefregex = literalTags(values["prefregex"]);
   if (values["datepattern"]) spec.datepattern = values["datepattern"];
   const usedns = values["usedns"];
   if (usedns === "yes") spec.usedns = true;
@@ -1294,6 +1309,22 @@ export interface Disagreement {
   readonly got: string;
 }
 
+/** Why a disagreeing sample line is not counted: a documented, deliberate difference. */
+export type SkipReason =
+  | "multi-line"
+  | "leading-zero-ipv4"
+  | "date-not-at-line-start";
+
+/** A sample line left out of the comparison, with the reason. */
+export interface Skipped {
+  /** The sample line. */
+  readonly sample: SampleLine;
+  /** What banwatch found. */
+  readonly got: string;
+  /** Why it is not counted. */
+  readonly reason: SkipReason;
+}
+
 /** The agreement of one converted filter (under one option set) with fail2ban's samples. */
 export interface Agreement {
   /** The filter name. */
@@ -1304,10 +1335,39 @@ export interface Agreement {
   readonly lines: number;
   /** Lines judged as fail2ban does (same match, same host). */
   readonly agree: number;
-  /** The others. */
+  /** The others, except the skipped ones. */
   readonly disagreements: readonly Disagreement[];
+  /**
+   * Disagreeing lines explained by a deliberate difference, not counted in `agree` nor in
+   * `disagreements`: "multi-line" (fail2ban correlates lines: maxlines > 1, <SKIPLINES>, or
+   * <F-MLFID> sessions where the failure or its address comes from another line; banwatch
+   * matches one line at a time), "leading-zero-ipv4" (`192.030.0.6` is ambiguous, banwatch
+   * rejects it), "date-not-at-line-start" (no datepattern: fail2ban searches the whole line
+   * for a date, banwatch's auto-detection only accepts one at the line start).
+   */
+  readonly skipped: readonly Skipped[];
   /** Why the filter could not be used at all (conversion or compile problem). */
   readonly error?: string;
+}
+
+/** The same address (`2001:DB8::1` = `2001:db8::1`), or the same text. */
+function sameHost(want: string, got: string): boolean {
+  if (want === got) return true;
+  const a = parseIp(want);
+  return a !== undefined && a.text === parseIp(got)?.text;
+}
+
+/** How a fail2ban filter correlates lines, if it does. */
+function multiLineKind(
+  values: Readonly<Record<string, string>>,
+  spec: FilterSpec,
+): "skiplines" | "maxlines" | "mlfid" | undefined {
+  const all = [...spec.failregex, ...(spec.ignoreregex ?? []), spec.prefregex ?? ""];
+  if (all.some((r) => r.includes("<SKIPLINES>"))) return "skiplines";
+  const maxlines = Number(values["maxlines"] ?? "1");
+  if (maxlines > 1) return "maxlines";
+  if (all.some((r) => r.includes("<F-MLFID>"))) return "mlfid";
+  return undefined;
 }
 
 /**
@@ -1341,27 +1401,53 @@ export function checkSampleAgreement(
       }
     }
     const disagreements: Disagreement[] = [];
+    const skipped: Skipped[] = [];
+    const multi = multiLineKind(f.values, spec);
+    const skipLines = error !== undefined && multi === "skiplines";
+    let auto: ReturnType<typeof createDateDetector> | undefined;
     let agree = 0;
     for (const sample of group.lines) {
       let got = "error";
       let ok = false;
+      let reason: SkipReason | undefined;
       if (compiled) {
         try {
           const v = matchLine(compiled, sample.line, now);
           if (v.kind === "matched") {
             got = v.host;
             ok = sample.match &&
-              (sample.host === undefined || sample.host === v.host ||
-                sample.host === v.addr?.text);
+              (sample.host === undefined || sameHost(sample.host, v.host));
+            if (!ok && !sample.match && multi === "mlfid") reason = "multi-line";
           } else {
             got = v.kind === "missed" ? `missed (${v.reason})` : "ignored";
             ok = !sample.match;
+            if (!ok && v.kind === "missed") {
+              if (v.reason === "not-an-address" && /(?:^|\.)0\d/.test(sample.host ?? "")) {
+                reason = "leading-zero-ipv4";
+              } else if (v.reason === "no-date" && spec.datepattern === undefined) {
+                // fail2ban would search the whole line: is there a date further on?
+                auto ??= createDateDetector("{DATE}");
+                if (auto.find(sample.line, now)) reason = "date-not-at-line-start";
+              } else if (multi === "maxlines") {
+                reason = "multi-line";
+              } else if (multi === "mlfid" && v.reason === "no-failregex") {
+                // A session failure: the line matched a <F-NOFAIL>/<F-MLFFORGET> regex (it
+                // becomes a failure only with earlier lines), or its address is not on it.
+                const host = sample.host;
+                if (v.regex !== undefined || host === undefined || !sample.line.includes(host)) {
+                  reason = "multi-line";
+                }
+              }
+            }
           }
         } catch (e) {
           got = `error: ${e instanceof Error ? e.message : String(e)}`;
         }
+      } else if (skipLines) {
+        reason = "multi-line";
       }
       if (ok) agree++;
+      else if (reason) skipped.push({ sample, got, reason });
       else disagreements.push({ sample, got });
     }
     out.push({
@@ -1370,6 +1456,7 @@ export function checkSampleAgreement(
       lines: group.lines.length,
       agree,
       disagreements,
+      skipped,
       ...(error === undefined ? {} : { error }),
     });
   }

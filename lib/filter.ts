@@ -16,7 +16,8 @@
  *   lowercased: `<F-USER>` -> `user`, `<F-ALT_USER1>` -> `alt_user1`), `<F-NAME/>` or a lone
  *   `<F-NAME>` (default `\S+`), `<F-ID>…</F-ID>` / `<F-HOST>…</F-HOST>` / `<F-IP4>`… as a
  *   custom address capture, `<F-CONTENT>…</F-CONTENT>` in prefregex;
- * - Python regex: `(?P<name>…)` -> `(?<name>…)`, `(?P=name)` -> `\k<name>`, global flags at the
+ * - Python regex: `(?P<name>…)` -> `(?<name>…)`, `(?P=name)` -> `\k<name>` (also for the
+ *   group of a `<F-NAME>` tag, named as fail2ban names it: `(?P=user)`), global flags at the
  *   start `(?i)`, `(?s)`, `(?m)`, `(?x)` (verbose: whitespace and `#` comments dropped), scoped
  *   flags `(?i:…)`, fail2ban's rewrite of `((?i)…)` and `(?:(?i)…)` to `(?i:…)`,
  *   `(?#comment)`, `\A`, `\Z`, `\a`, octal `\0`, `\U0001F600`, `{,n}`, `[]abc]` (a `]`
@@ -32,12 +33,20 @@
  *   resolves it — unsafe where the attacker controls reverse DNS). `<ADDR>`, `<IP4>`, `<IP6>`,
  *   `<SUBNET>` never accept a hostname, even with `usedns`.
  * - The address is normalised: `::ffff:1.2.3.4` -> `1.2.3.4`, IPv6 compressed (RFC 5952);
- *   leading zeros in IPv4 (`010.1.1.1`) and zone ids (`fe80::1%em0`) are "not-an-address".
+ *   leading zeros in IPv4 (`010.1.1.1`, `192.030.0.6`: octal or decimal?) and zone ids
+ *   (`fe80::1%em0`) are "not-an-address". `<HOST>` tries an IPv4 address first, so a port
+ *   after it is left to the rest of the pattern as with fail2ban's narrower address patterns
+ *   (`<HOST>:\d+` takes 1.2.3.4 from `1.2.3.4:5060`; plain `<HOST>` then finds `1.2.3.4:5060`,
+ *   which is not an address). An IPv6 address with a 5-digit port (`2001:db8::1:58430`: a
+ *   group has at most 4 digits) yields the address. Like fail2ban, `<HOST>` and `<ADDR>`
+ *   accept an address in optional `[brackets]`; built-in filters use `<F-HOST>…</F-HOST>`
+ *   where a daemon never writes brackets.
  * - The first regex match decides: when its host text is not an address the line is a miss;
  *   banwatch does not retry the search further along the line.
  * - Exactly one address capture per failregex (fail2ban tolerates none with `<F-ID>` bans;
  *   banwatch bans addresses only, so `<F-ID>` text must be an address too).
- * - Dates are only accepted at the line start (see lib/dates.ts). As in fail2ban, the text
+ * - Auto-detected dates are only accepted at the line start; explicit datepatterns are
+ *   searched as in fail2ban (see lib/dates.ts). As in fail2ban, the text
  *   after the cut keeps the blank that followed the date (`" mx sshd[1]: …"`). Unlike
  *   fail2ban, a `^` (or `\A`) that starts a top-level branch and is followed by something that
  *   cannot match a blank (`^\S+ sshd`, `^mail`) skips those blanks, so both `^\S+ prog: ` and
@@ -277,8 +286,13 @@ interface TagDef {
 }
 
 const TAGS: Record<string, TagDef> = {
-  HOST: { js: String.raw`\[?(?<host>${HOST_TEXT_JS})\]?`, host: "host" },
-  ADDR: { js: String.raw`\[?(?<host>${ADDR_JS})\]?`, host: "address" },
+  // IPv4 first, so a following `:port` is left to the rest of the pattern (as fail2ban's
+  // narrower address patterns do) instead of being swallowed by the broad host text.
+  HOST: {
+    js: String.raw`\[?(?<host>(?:::[fF]{4}:)?${IP4_JS}|${HOST_TEXT_JS})\]?`,
+    host: "host",
+  },
+  ADDR: { js: String.raw`\[?(?<host>(?:::[fF]{4}:)?${IP4_JS}|${IP6_JS})\]?`, host: "address" },
   IP4: { js: `(?<host>${IP4_JS})`, host: "address" },
   IP6: { js: `(?<host>${IP6_JS})`, host: "address" },
   DNS: { js: `(?<host>${DNS_JS})`, host: "host" },
@@ -960,6 +974,10 @@ function parseTag(st: ParseState): MutableNode | undefined {
   }
   const hostKind = HOST_FIELD_TAGS[name];
   const bare = name.slice(2);
+  // fail2ban names the group of <F-USER> "user" (<F-ID> "fid", <F-PORT> "fport"), so that
+  // `(?P=user)` can refer to it.
+  const pyName = ({ id: "fid", port: "fport" } as Record<string, string>)[fieldName(name)] ??
+    fieldName(name);
   if (selfClose || !hasClosingTag(p, end, name)) {
     // Default content.
     st.i = end;
@@ -975,6 +993,7 @@ function parseTag(st: ParseState): MutableNode | undefined {
     if (hostKind) {
       addHost(st, hostKind);
       st.jsGroups++;
+      if (!st.names.has(pyName)) st.names.set(pyName, "host");
       const n = node("tag", start, end, String.raw`(?<host>\S+)`);
       n.host = true;
       return n;
@@ -982,6 +1001,7 @@ function parseTag(st: ParseState): MutableNode | undefined {
     const f = fieldName(name);
     addField(st, f);
     st.jsGroups++;
+    if (!st.names.has(pyName)) st.names.set(pyName, name === "F-PORT" ? "port" : f);
     return node("tag", start, end, name === "F-PORT" ? String.raw`(?<port>\w+)` : `(?<${f}>\\S+)`);
   }
   st.i = end;
@@ -991,10 +1011,12 @@ function parseTag(st: ParseState): MutableNode | undefined {
     addHost(st, hostKind);
     open = "(?<host>";
     isHost = true;
+    if (!st.names.has(pyName)) st.names.set(pyName, "host");
   } else {
     const f = fieldName(name);
     addField(st, f);
     open = `(?<${f}>`;
+    if (!st.names.has(pyName)) st.names.set(pyName, f);
   }
   st.jsGroups++;
   const children = parseSeq(st, { kind: "tag", name });
@@ -1315,6 +1337,17 @@ function cutDate(text: string, d: FoundDate): string {
   return text.slice(0, d.start) + text.slice(d.end);
 }
 
+const IP6_PORT_RE = /^([0-9A-Fa-f:]*::?[0-9A-Fa-f]{1,4}):\d{5}$/;
+
+/**
+ * An IPv6 address followed by a 5-digit port (`2001:db8::1:58430`) yields the address: an
+ * IPv6 group has at most 4 digits, so fail2ban's pattern stops before it too.
+ */
+function trimHostText(h: string): string {
+  const m6 = h.length > 8 ? IP6_PORT_RE.exec(h) : null;
+  return m6 && parseIp(m6[1]!) ? m6[1]! : h;
+}
+
 function hostOf(m: RegExpExecArray): string {
   const h = m.groups?.["host"] ?? "";
   return h.length > 2 && h.charCodeAt(0) === 91 && h.charCodeAt(h.length - 1) === 93
@@ -1372,7 +1405,7 @@ function matchLineUnsafe(filter: CompiledFilter, line: string, now: number): Lin
   const compiled = filter.failregex[regex]!;
   const hostFromPref = prefMatch !== null && compiled.translated.hostCaptures === 0 &&
     pref!.translated.hostCaptures > 0;
-  const hostText = hostOf(hostFromPref ? prefMatch! : hit.m);
+  const hostText = trimHostText(hostOf(hostFromPref ? prefMatch! : hit.m));
   if (filter.ignoreregex.length > 0) {
     const ig = findIgnore(filter, subject);
     if (ig >= 0) return { kind: "ignored", time, template, regex, ignoreRegex: ig, host: hostText };

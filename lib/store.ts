@@ -105,9 +105,12 @@ export interface Store {
   savePosition(p: SavedPosition): void;
   /** Forgets the position of a path. */
   deletePosition(path: string): void;
-  /** Every open failure window. */
+  /** Every open failure window, least recently saved first (restoreWindow()'s order). */
   loadWindows(): StoredWindow[];
-  /** Stores the failure times of (jail, addr); an empty list deletes the window. */
+  /**
+   * Stores the failure times of (jail, addr); an empty list deletes the window. Appends to a
+   * log (cheap in any key order), compacted now and then within the caller's transaction.
+   */
   saveWindow(jail: string, addr: string, times: readonly number[]): void;
   /** Every open prefix window. */
   loadPrefixWindows(): StoredPrefixWindow[];
@@ -193,7 +196,35 @@ const MIGRATIONS: readonly string[] = [
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
+  // Address windows become an append-only log: an upsert keyed by (jail, addr) touches a random
+  // index page per row, so every batch of a few thousand rows rewrote most of the index (1M
+  // windows: ~20 s of CPU). Appends touch the last pages only. The newest row of a (jail, addr)
+  // wins, "[]" deletes; compaction drops the rest. `windows` stays readable as a view.
+  `CREATE TABLE window_log (
+     seq INTEGER PRIMARY KEY,
+     jail TEXT NOT NULL,
+     addr TEXT NOT NULL,
+     times TEXT NOT NULL
+   );
+   INSERT INTO window_log (jail, addr, times) SELECT jail, addr, times FROM windows
+     ORDER BY jail, addr;
+   DROP TABLE windows;
+   CREATE VIEW windows AS
+     SELECT jail, addr, times FROM
+       (SELECT jail, addr, times, max(seq) AS seq FROM window_log GROUP BY jail, addr)
+     WHERE times <> '[]';`,
 ];
+
+/**
+ * The window log is compacted (a sort of all its rows) once it holds more than
+ * WINDOW_LOG_MIN rows of which a quarter are deletions (each one makes itself and at least
+ * one earlier row dead), or, for windows updated again and again but never deleted, once it
+ * grew by 4x plus WINDOW_LOG_SLACK since the last compaction. A log of live windows only (1M
+ * addresses failing once) is never sorted for nothing.
+ */
+const WINDOW_LOG_MIN = 100_000;
+/** See {@link WINDOW_LOG_MIN}. */
+const WINDOW_LOG_SLACK = 1_000_000;
 
 /** The schema version this build writes. */
 export const SCHEMA_VERSION: number = MIGRATIONS.length;
@@ -312,9 +343,19 @@ function migrate(db: DatabaseSync): void {
       db.exec(`PRAGMA user_version = ${version + 1}`);
       db.exec("COMMIT");
     } catch (e) {
-      db.exec("ROLLBACK");
+      rollback(db);
       throw e;
     }
+  }
+}
+
+/** Rolls back the open transaction, if SQLite has not done so itself. */
+function rollback(db: DatabaseSync): void {
+  if (!db.isTransaction) return;
+  try {
+    db.exec("ROLLBACK");
+  } catch {
+    // The original error is what matters.
   }
 }
 
@@ -352,6 +393,11 @@ function createStore(
   const cache = new Map<string, StatementSync>();
   let depth = 0;
   let open = true;
+  // Window log rows now, deletions among them, and rows left by the last compaction; counted
+  // at the first save (undefined until then, and after a rollback).
+  let windowRows: number | undefined;
+  let windowDeletes = 0;
+  let windowRowsCompacted = 0;
   const stmt = (sql: string): StatementSync => {
     let s = cache.get(sql);
     if (!s) {
@@ -387,7 +433,10 @@ function createStore(
         db.exec("COMMIT");
         return result;
       } catch (e) {
-        db.exec("ROLLBACK");
+        // SQLite may have rolled back already (a failed COMMIT on a full or read-only disk):
+        // a second ROLLBACK would throw and hide the real error.
+        rollback(db);
+        windowRows = undefined; // recounted at the next save
         throw e;
       } finally {
         depth--;
@@ -423,24 +472,44 @@ function createStore(
       run("DELETE FROM positions WHERE path = ?", p);
     },
     loadWindows(): StoredWindow[] {
-      return all("SELECT jail, addr, times FROM windows ORDER BY jail, addr").map((r) => ({
+      return all(
+        `SELECT jail, addr, times FROM
+           (SELECT jail, addr, times, max(seq) AS seq FROM window_log GROUP BY jail, addr)
+         WHERE times <> '[]' ORDER BY seq`,
+      ).map((r) => ({
         jail: String(r.jail),
         addr: String(r.addr),
         times: parseTimes(String(r.times)),
       }));
     },
     saveWindow(jail: string, addr: string, times: readonly number[]): void {
-      if (times.length === 0) {
-        run("DELETE FROM windows WHERE jail = ? AND addr = ?", jail, addr);
-        return;
+      if (windowRows === undefined) {
+        const row = stmt(
+          "SELECT count(*) AS n, count(*) FILTER (WHERE times = '[]') AS d FROM window_log",
+        ).get();
+        windowRows = Number(row?.n ?? 0);
+        windowDeletes = Number(row?.d ?? 0);
+        windowRowsCompacted = windowRows - windowDeletes;
       }
-      run(
-        `INSERT INTO windows (jail, addr, times) VALUES (?, ?, ?)
-         ON CONFLICT (jail, addr) DO UPDATE SET times = excluded.times`,
+      stmt("INSERT INTO window_log (jail, addr, times) VALUES (?, ?, ?)").run(
         jail,
         addr,
-        JSON.stringify(times),
+        times.length === 0 ? "[]" : JSON.stringify(times),
       );
+      windowRows++;
+      if (times.length === 0) windowDeletes++;
+      if (
+        windowRows > WINDOW_LOG_MIN &&
+        (windowDeletes * 4 >= windowRows ||
+          windowRows > 4 * windowRowsCompacted + WINDOW_LOG_SLACK)
+      ) {
+        windowRows -= run(
+          `DELETE FROM window_log WHERE times = '[]' OR seq NOT IN
+             (SELECT max(seq) FROM window_log GROUP BY jail, addr)`,
+        );
+        windowDeletes = 0;
+        windowRowsCompacted = windowRows;
+      }
     },
     loadPrefixWindows(): StoredPrefixWindow[] {
       return all("SELECT jail, prefix, members FROM prefix_windows ORDER BY jail, prefix").map(
@@ -469,8 +538,10 @@ function createStore(
       );
     },
     deleteWindowsForJail(jail: string): number {
-      return run("DELETE FROM windows WHERE jail = ?", jail) +
-        run("DELETE FROM prefix_windows WHERE jail = ?", jail);
+      const live = Number(stmt("SELECT count(*) AS n FROM windows WHERE jail = ?").get(jail)?.n);
+      const logged = run("DELETE FROM window_log WHERE jail = ?", jail);
+      if (logged > 0) windowRows = undefined; // recounted at the next save
+      return live + run("DELETE FROM prefix_windows WHERE jail = ?", jail);
     },
     loadBans(): StoredBan[] {
       return selectBans("");

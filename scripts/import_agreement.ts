@@ -23,6 +23,8 @@ export interface AgreementTable {
   rows: Agreement[];
   /** Filters whose every option set agrees on every line. */
   fullyAgreeing: string[];
+  /** Filters whose every option set agrees on every line that is not skipped. */
+  exceptSkips: string[];
   /** All filters checked. */
   filters: string[];
 }
@@ -37,14 +39,19 @@ export function agreementTable(config: string, samples: string): AgreementTable 
     .sort();
   const rows: Agreement[] = [];
   const fully: string[] = [];
+  const exceptSkips: string[] = [];
   for (const name of names) {
     const got = checkSampleAgreement(config, name, io, (f) => io.readFile(`${samples}/${f}`));
     rows.push(...got);
-    if (got.length > 0 && got.every((a) => !a.error && a.disagreements.length === 0)) {
-      fully.push(name);
+    if (got.length === 0) continue;
+    if (got.every((a) => !a.error && a.agree === a.lines)) fully.push(name);
+    if (
+      got.every((a) => (!a.error || a.skipped.length === a.lines) && a.disagreements.length === 0)
+    ) {
+      exceptSkips.push(name);
     }
   }
-  return { rows, fullyAgreeing: fully, filters: names };
+  return { rows, fullyAgreeing: fully, exceptSkips, filters: names };
 }
 
 function optionsText(options: Readonly<Record<string, string>>): string {
@@ -65,15 +72,23 @@ function main(args: string[]): number {
     return 0;
   }
   const table = agreementTable(config, samples);
-  console.log("| filter | options | lines | agree | disagree | status |");
-  console.log("|---|---|---:|---:|---:|---|");
+  console.log("| filter | options | lines | agree | disagree | skipped | status |");
+  console.log("|---|---|---:|---:|---:|---:|---|");
   for (const r of table.rows) {
-    const disagree = r.lines - r.agree;
-    const status = r.error ? `error: ${r.error}` : disagree === 0 ? "ok" : "DISAGREE";
+    const disagree = r.disagreements.length;
+    const skipped = r.skipped.length;
+    const reasons = [...new Set(r.skipped.map((s) => s.reason))].join(", ");
+    const status = r.error && skipped < r.lines
+      ? `error: ${r.error}`
+      : disagree > 0
+      ? "DISAGREE"
+      : skipped > 0
+      ? `ok except skipped (${reasons})`
+      : "ok";
     console.log(
       `| ${r.filter} | ${
         optionsText(r.options)
-      } | ${r.lines} | ${r.agree} | ${disagree} | ${status} |`,
+      } | ${r.lines} | ${r.agree} | ${disagree} | ${skipped} | ${status} |`,
     );
     if (verbose) {
       for (const d of r.disagreements) {
@@ -84,6 +99,13 @@ function main(args: string[]): number {
           }`,
         );
       }
+      for (const d of r.skipped) {
+        const want = d.sample.match ? `match ${d.sample.host ?? "(any host)"}` : "no match";
+        console.log(
+          `    skipped (${d.reason}) ${d.sample.file}:${d.sample.lineNo}: want ${want}, ` +
+            `got ${d.got}: ${d.sample.line.slice(0, 120)}`,
+        );
+      }
     }
   }
   const n = table.filters.length;
@@ -91,13 +113,28 @@ function main(args: string[]): number {
   const pct = n === 0 ? 0 : (100 * ok) / n;
   const lines = table.rows.reduce((s, r) => s + r.lines, 0);
   const agree = table.rows.reduce((s, r) => s + r.agree, 0);
+  const skips = table.rows.flatMap((r) => r.skipped);
+  const counted = lines - skips.length;
+  const byReason = new Map<string, number>();
+  for (const s of skips) byReason.set(s.reason, (byReason.get(s.reason) ?? 0) + 1);
+  const exceptSkips = table.exceptSkips.length;
   console.log("");
   console.log(
     `${ok}/${n} stock filters fully agree (${pct.toFixed(1)}%); ` +
       `${agree}/${lines} annotated lines agree (${(100 * agree / Math.max(lines, 1)).toFixed(1)}%)`,
   );
+  console.log(
+    `${exceptSkips}/${n} agree on every line not skipped ` +
+      `(${(100 * exceptSkips / Math.max(n, 1)).toFixed(1)}%); ${agree}/${counted} counted lines ` +
+      `agree (${(100 * agree / Math.max(counted, 1)).toFixed(1)}%); skipped ${skips.length}: ` +
+      [...byReason].map(([k, v]) => `${k} ${v}`).join(", "),
+  );
   const failing = table.filters.filter((f) => !table.fullyAgreeing.includes(f));
   if (failing.length > 0) console.log(`not fully agreeing: ${failing.join(", ")}`);
+  const failingSkips = table.filters.filter((f) => !table.exceptSkips.includes(f));
+  if (failingSkips.length > 0) {
+    console.log(`disagreeing on lines not skipped: ${failingSkips.join(", ")}`);
+  }
   return 0;
 }
 

@@ -9,6 +9,7 @@ import {
   createBanState,
   expireBans,
   flushJail,
+  forgetWindows,
   type IgnoreCheck,
   manualBan,
   manualUnban,
@@ -22,6 +23,7 @@ import {
   takeDirty,
   unbanAll,
   windowOf,
+  windowStats,
 } from "../lib/ban_manager.ts";
 
 function ip(text: string): IpAddress {
@@ -530,4 +532,77 @@ Deno.test("recordFailure() keeps 1,000,000 distinct addresses within maxTracked 
   // the newest survive, the oldest went
   assertEquals(windowOf(s, "sshd", "25.66.63.1"), [1000]); // i = 999,999
   assertEquals(windowOf(s, "sshd", "10.0.0.1"), []);
+});
+
+Deno.test("windowStats() counts addresses and failures per jail", () => {
+  const s = createBanState({ maxTracked: 100 });
+  const a = policy({ jail: "a", maxRetry: 5 });
+  const b = policy({ jail: "b", maxRetry: 5 });
+  fail(s, a, "1.1.1.1", 1);
+  fail(s, a, "1.1.1.1", 2);
+  fail(s, a, "2001:db8::1", 3);
+  fail(s, b, "1.1.1.1", 4);
+  assertEquals(
+    windowStats(s),
+    new Map([["a", { addrs: 2, failures: 3 }], ["b", {
+      addrs: 1,
+      failures: 1,
+    }]]),
+  );
+  fail(s, a, "1.1.1.1", 700); // 1 and 2 left the window
+  assertEquals(windowStats(s).get("a"), { addrs: 2, failures: 2 });
+  assertEquals(banStats(s).tracked, 3);
+});
+
+Deno.test("forgetWindows() drops one jail's windows and takeDirty() reports them deleted", () => {
+  const s = createBanState({ maxTracked: 100 });
+  const a = policy({ jail: "a" });
+  const b = policy({ jail: "b" });
+  fail(s, a, "1.1.1.1", 1);
+  fail(s, a, "2001:db8::1", 2);
+  fail(s, b, "1.1.1.1", 3);
+  takeDirty(s);
+  assertEquals(forgetWindows(s, "a"), 2);
+  assertEquals(forgetWindows(s, "nope"), 0);
+  assertEquals(takeDirty(s).windows, [
+    { jail: "a", addr: "1.1.1.1", times: [] },
+    { jail: "a", addr: "2001:db8::1", times: [] },
+  ]);
+  assertEquals(windowStats(s), new Map([["b", { addrs: 1, failures: 1 }]]));
+  assertEquals(banStats(s).tracked, 1);
+  // the jail counts again from scratch
+  fail(s, a, "1.1.1.1", 4);
+  assertEquals(windowOf(s, "a", "1.1.1.1"), [4]);
+});
+
+Deno.test("recordFailure() at the cap evicts from the jail whose oldest window failed longest ago", () => {
+  const s = createBanState({ maxTracked: 3 });
+  const a = policy({ jail: "a", maxRetry: 10 });
+  const b = policy({ jail: "b", maxRetry: 10 });
+  fail(s, b, "10.0.0.9", 5);
+  fail(s, a, "10.0.0.1", 1, 6); // recorded later, but its failure is the oldest
+  fail(s, a, "10.0.0.2", 7);
+  fail(s, b, "10.0.0.8", 8); // over the cap: a's 10.0.0.1 goes
+  assertEquals(windowOf(s, "a", "10.0.0.1"), []);
+  assertEquals(windowOf(s, "b", "10.0.0.9"), [5]);
+  fail(s, a, "10.0.0.3", 9); // now b's 10.0.0.9 (5) is older than a's 10.0.0.2 (7)
+  assertEquals(windowOf(s, "b", "10.0.0.9"), []);
+  assertEquals(banStats(s).evictions, 2);
+  assertEquals(banStats(s).tracked, 3);
+});
+
+Deno.test("BanState.windows (deprecated view) lists and deletes windows by jail\\0addr key", () => {
+  const s = createBanState({ maxTracked: 100 });
+  fail(s, policy(), "1.2.3.4", 10);
+  fail(s, policy(), "2001:db8::1", 11);
+  assertEquals(s.windows.size, 2);
+  assertEquals([...s.windows.values()].map((w) => [w.jail, w.addr, w.times]), [
+    ["sshd", "1.2.3.4", [10]],
+    ["sshd", "2001:db8::1", [11]],
+  ]);
+  takeDirty(s);
+  for (const [key, w] of s.windows) if (w.addr === "1.2.3.4") assertOk(s.windows.delete(key));
+  assertEquals(s.windows.delete("sshd\u00001.2.3.4"), false);
+  assertEquals(takeDirty(s).windows, [{ jail: "sshd", addr: "1.2.3.4", times: [] }]);
+  assertEquals(banStats(s).tracked, 1);
 });

@@ -20,7 +20,10 @@ function timeOf(found: FoundDate | undefined): number | undefined {
 }
 
 Deno.test("AUTO_TEMPLATE_NAMES lists the auto-detected template names", () => {
-  assertEquals(AUTO_TEMPLATE_NAMES, [SYSLOG, ISO, RFC5424, "EPOCH"]);
+  assertEquals(AUTO_TEMPLATE_NAMES.slice(0, 4), [SYSLOG, ISO, RFC5424, "EPOCH"]);
+  assertOk(AUTO_TEMPLATE_NAMES.includes("DD/MON/YYYY:HH:MM:SS"));
+  assertOk(AUTO_TEMPLATE_NAMES.includes("TAI64N"));
+  assertEquals(new Set(AUTO_TEMPLATE_NAMES).size, AUTO_TEMPLATE_NAMES.length);
 });
 
 Deno.test("createDateDetector() finds a space-padded RFC 3164 syslog date", () => {
@@ -154,8 +157,9 @@ Deno.test("createDateDetector() never takes a date from the middle of the line",
   ];
   for (const line of attacks) {
     assertEquals(findUtc(line), undefined, line);
-    assertEquals(findUtc(line, NOW, "%Y-%m-%dT%H:%M:%S%z"), undefined, line);
-    assertEquals(findUtc(line, NOW, "%b %d %H:%M:%S"), undefined, line);
+    assertEquals(findUtc(line, NOW, "{^LN-BEG}%Y-%m-%dT%H:%M:%S%z"), undefined, line);
+    assertEquals(findUtc(line, NOW, "^%b %d %H:%M:%S"), undefined, line);
+    assertEquals(findUtc(line, NOW, "{^LN-BEG}"), undefined, line);
   }
   // With a header date, a date in the message does not replace it.
   const found = findUtc("Nov  3 20:04:17 mx app: user=2020-01-01T00:00:00Z");
@@ -388,7 +392,8 @@ Deno.test("createDateDetector() throws on an invalid datepattern", () => {
   assertThrows(() => createDateDetector("%H(:%M"), /Invalid datepattern "%H\(:%M"/);
   assertThrows(() => createDateDetector("just text"), /no date or time directive/);
   assertThrows(() => createDateDetector(""), /Invalid datepattern/);
-  assertThrows(() => createDateDetector("{DATE} %H"), /\{DATE\} is not supported/);
+  assertThrows(() => createDateDetector("{^LN-BEG}{DATE} %H"), /\{DATE\} is not supported/);
+  assertThrows(() => createDateDetector("^(x)"), /no date or time directive/);
   assertThrows(() => createDateDetector("{NONE}\n%H:%M:%S"), /cannot be combined/);
 });
 
@@ -417,4 +422,88 @@ Deno.test("DateDetector.find() survives hostile input: 1 MB lines, NUL, CRLF, U+
   assertEquals(d.find("2024-01-02T03:04:0", NOW), undefined);
   const custom = createDateDetector("%Y-%m-%d %H:%M:%S", { timezone: "UTC" });
   assertEquals(custom.find(big, NOW), undefined);
+});
+
+Deno.test("createDateDetector() searches an unanchored explicit pattern as fail2ban does", () => {
+  // openhab: the date follows the client address; the leftmost match wins.
+  const pattern = "%d/%b[^/]*/%Y:%H:%M:%S %z";
+  const line = '175.18.15.10 -  -  [02/sept./2015:00:11:31 +0200] "GET / HTTP/1.1" 401';
+  assertEquals(findUtc(line, NOW, pattern), {
+    time: utc(2015, 9, 1, 22, 11, 31),
+    start: 20,
+    end: 48,
+    template: pattern,
+  });
+  // A word-begin boundary: no date inside a word.
+  assertEquals(findUtc("x12:00:01 y", NOW, "%H:%M:%S"), undefined);
+  // With a header date, the message cannot supply another one.
+  const two = "2024-01-02 03:04:05 user=2020-01-01 00:00:00 x";
+  assertEquals(findUtc(two, NOW, "%Y-%m-%d %H:%M:%S")?.start, 0);
+  // The first plain group is the date that is cut; without one, the whole match.
+  assertEquals(findUtc("<W>2024-01-02 03:04:05.123 x", NOW, "^<W>{DATE}")?.start, 0);
+  const group = findUtc("1.2.3.4 - - [05/Mar/2007:14:39:21 +0100] x", NOW, "^[^\\[]*\\[({DATE})");
+  assertEquals([group?.time, group?.start, group?.end], [utc(2007, 3, 5, 13, 39, 21), 13, 39]);
+});
+
+Deno.test("createDateDetector() expands {DATE} to every default format", () => {
+  const d = createDateDetector('^<co ts="{DATE}"\\s+', { timezone: "UTC" });
+  const found = d.find('<co ts="2017-03-30T08:05:49.123Z" x', NOW);
+  assertEquals([found?.time, found?.start], [utc(2017, 3, 30, 8, 5, 49) + 0.123, 0]);
+  const rfc = createDateDetector("^<\\d+>\\d+\\s+{DATE}", { timezone: "UTC" });
+  assertEquals(rfc.find("<38>1 2018-03-31T00:00:00+00:00 host sshd", NOW)?.time, utc(2018, 3, 31));
+  assertEquals(rfc.find("x <38>1 2018-03-31T00:00:00+00:00 host", NOW), undefined);
+});
+
+Deno.test("createDateDetector() treats an empty date group as a line without date", () => {
+  const d = createDateDetector("^%b %d, %ExY %I:%M:%S %p\n^WARNING:()**", { timezone: "UTC" });
+  const first = d.find("apr 15, 2013 8:34:08 PM org.x warn", NOW);
+  assertEquals(first?.time, utc(2013, 4, 15, 20, 34, 8));
+  // the last date is reused when it is at most 60 s old, else now; nothing is cut
+  assertEquals(d.find("WARNING: attempt from 1.2.3.4", NOW), {
+    time: NOW,
+    start: 0,
+    end: 0,
+    template: "^WARNING:()**",
+  });
+  d.find("apr 15, 2013 8:34:08 PM org.x warn", NOW);
+  assertEquals(d.find("WARNING: x", utc(2013, 4, 15, 20, 35))?.time, utc(2013, 4, 15, 20, 34, 8));
+  assertEquals(d.find("other line", NOW), undefined);
+});
+
+Deno.test("createDateDetector() reads fail2ban's other default formats at the line start", () => {
+  const cases: [string, number, string][] = [
+    ["11-06-2013 02:09:40 +0300 PROXY", utc(2013, 6, 11, 2, 9, 40), "DD-MM-YYYY HH:MM:SS"],
+    ["2012/04/09 11:53:29 [error] 2865#0", utc(2012, 4, 9, 11, 53, 29), ISO],
+    ["2011.11.21 14:29:16 LOG3[28228]", utc(2011, 11, 21, 14, 29, 16), ISO],
+    ["2015-10-07  8:25:38 1398 [Warning]", utc(2015, 10, 7, 8, 25, 38), ISO],
+    ["130324  0:04:00 [Warning] Access", utc(2013, 3, 24, 0, 4, 0), "YYMMDD HH:MM:SS"],
+    ["[Thu Jul 11 01:21:43 2013] [error]", utc(2013, 7, 11, 1, 21, 43), SYSLOG],
+    [
+      "11-Aug-2013 03:36:11.372 error: x",
+      utc(2013, 8, 11, 3, 36, 11) + 0.372,
+      "DD/MON/YYYY:HH:MM:SS",
+    ],
+    ["[17/May/2017 19:43:42] SMTP: x", utc(2017, 5, 17, 19, 43, 42), "DD/MON/YYYY:HH:MM:SS"],
+    ["Oct 27 2015 12:35:40 host x", utc(2015, 10, 27, 12, 35, 40), "MON Day YYYY HH:MM:SS"],
+    ["[PDT Apr 16 21:05:29] error", utc(2024, 4, 16, 21, 5, 29), "ZONE MON Day HH:MM:SS"],
+    ["@400000004c91b044077a9e94 imap", 0x4c91b044 + 0x077a9e94 / 1e9, "TAI64N"],
+  ];
+  for (const [line, time, template] of cases) {
+    const found = findUtc(line);
+    assertEquals(found?.template, template, line);
+    assertOk(Math.abs(found!.time - time) < 1e-3, `${line}: ${found?.time} != ${time}`);
+  }
+  // still only at the line start
+  assertEquals(findUtc("x 11-06-2013 02:09:40 y"), undefined);
+  // a syslog year is not taken from an address or time that follows
+  assertEquals(findUtc("Nov  3 20:04:17 2001:db8::1 x")?.end, 15);
+});
+
+Deno.test("createDateDetector() finds an explicit EPOCH in an audit record", () => {
+  const line = "type=USER_AUTH msg=audit(1373129280.000:9): user pid=1277";
+  const found = findUtc(line, NOW, "EPOCH");
+  assertEquals([found?.time, found?.start, found?.end], [1373129280, 25, 39]);
+  assertEquals(findUtc(line, NOW, "{^LN-BEG}EPOCH"), undefined);
+  assertEquals(findUtc("msg=audit(1373129280.000) x", NOW, "EPOCH"), undefined);
+  assertEquals(findUtc(line), undefined); // auto-detection stays at the line start
 });

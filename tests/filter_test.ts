@@ -1,4 +1,5 @@
 import { assertEquals, assertMatch, assertOk, assertThrows } from "./_assert.ts";
+import { findBuiltinFilter } from "../lib/builtin_filters.ts";
 import {
   type CompiledFilter,
   compileFilter,
@@ -610,4 +611,63 @@ Deno.test("explainMiss() reports positions in the line when a prefregex cuts <F-
   assertEquals(near?.matchedPattern, "^failed for \\S+ ");
   assertEquals(near?.lineRest, "at 192.0.2.1");
   assertEquals(line.slice(near?.linePos), "at 192.0.2.1");
+});
+
+Deno.test("matchLine() lets (?P=user) refer to the <F-USER> group as in fail2ban", () => {
+  const f = filter(String.raw`for <F-USER>\S+</F-USER> from <HOST>(?: user=(?P=user))?$`);
+  const v = match(f, `${DATE} mx rc: Login failed for bob from 192.0.2.1 user=bob`);
+  assertEquals(v.kind === "matched" ? [v.host, v.fields["user"]] : v, ["192.0.2.1", "bob"]);
+  assertEquals(
+    match(f, `${DATE} mx rc: Login failed for bob from 192.0.2.1 user=eve`).kind,
+    "missed",
+  );
+});
+
+Deno.test("matchLine() takes the address from <HOST> text only where fail2ban's address pattern would", () => {
+  const cases: [string, string, string | undefined][] = [
+    [String.raw`\[client <HOST>(:\d{1,5})?\]`, "[client 192.0.2.1:58585] x", "192.0.2.1"],
+    ["for '<HOST>:\\d+'", "for '192.0.2.2:5060'", "192.0.2.2"],
+    // Without a port in the pattern, "addr:port" or "addr." is not an address (nor in fail2ban).
+    ["for '<HOST>'", "for '192.0.2.2:5060'", undefined],
+    ["address <HOST>$", "address 192.0.2.3.", undefined],
+    [
+      String.raw`^\s*\S+ h\[1\]: <HOST>:\d+ \[`,
+      "x h[1]: 2001:db8::1234:58430 [y",
+      "2001:db8::1234",
+    ],
+    ["address <HOST>$", "address 192.0.2.4.evil.example", undefined],
+    ["address <HOST>$", "address 192.0.2.4:99999x", undefined],
+  ];
+  for (const [regex, text, want] of cases) {
+    const v = match(filter(regex), `${DATE} ${text}`);
+    if (want) assertEquals(hostOf(v), want, text);
+    else assertEquals(v.kind === "matched" ? v.host : "missed", "missed", text);
+  }
+});
+
+Deno.test("matchLine() leaves a port after <HOST> to the pattern and never bans addr:port text", () => {
+  const now = Date.parse("2026-03-01T00:00:00Z") / 1000;
+  const withPort = compileFilter({
+    name: "t",
+    failregex: ["^\\S+ x\\[\\d+\\]: from <HOST>(?::\\d+)?$"],
+  });
+  const a = matchLine(withPort, "Feb 16 10:30:00 mx x[1]: from 203.0.113.5:5060", now);
+  assertEquals(a.kind === "matched" && a.addr?.text, "203.0.113.5");
+  const noPort = compileFilter({
+    name: "t",
+    failregex: ["^\\S+ x\\[\\d+\\]: from <HOST>, service$"],
+  });
+  const b = matchLine(noPort, "Feb 16 10:30:00 mx x[1]: from 198.51.100.66:110, service", now);
+  assertEquals([b.kind, b.kind === "missed" && b.reason], ["missed", "not-an-address"]);
+});
+
+Deno.test("matchLine() with the tcp-wrappers filter never takes a bracketed address from inetd", () => {
+  const f = compileFilter(findBuiltinFilter("tcp-wrappers")!);
+  const now = Date.parse("2026-03-01T00:00:00Z") / 1000;
+  const v = matchLine(
+    f,
+    "Feb 16 10:30:00 mx inetd[1]: refused connection from [198.51.100.66], service qpopper (tcp)",
+    now,
+  );
+  assertEquals(v.kind, "missed");
 });

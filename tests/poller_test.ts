@@ -489,6 +489,288 @@ Deno.test("LogTail.open() starts the new file at 0 with a warning when .0 is gon
   });
 });
 
+/** A seeded pseudo-random source (mulberry32), so a failing storm can be replayed. */
+function seededRandom(seed: number): { next(): number; int(lo: number, hi: number): number } {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)) };
+}
+
+/**
+ * syslogd writing sequence-numbered lines and newsyslog rotating its log (freebsd.md §4.3):
+ * shift `.N` to `.N+1` (`keep` uncompressed names; or, with `compress`, the previous `.0` is
+ * compressed = removed), append the "turned over" line, link the log to `.0`, rename a fresh
+ * file onto the log. syslogd writes to the old inode until its SIGHUP ({@link Storm.hup}).
+ */
+class Storm {
+  seq = 0;
+  rotations = 0;
+  maxName = -1;
+  #fd: Deno.FsFile | undefined;
+  #hupPending = false;
+  constructor(readonly log: string, readonly keep: number, readonly compress: boolean) {}
+
+  async start(): Promise<void> {
+    await Deno.writeTextFile(this.log, "");
+    this.#fd = await Deno.open(this.log, { write: true, append: true });
+  }
+
+  async write(lines: number): Promise<void> {
+    let text = "";
+    for (let i = 0; i < lines; i++) {
+      text += `host app[7]: seq ${this.seq++} ${"x".repeat(i % 50)}\n`;
+    }
+    await this.#fd!.write(enc.encode(text));
+  }
+
+  async rotate(): Promise<void> {
+    if (this.#hupPending) await this.hup(); // newsyslog's previous run signalled syslogd
+    if (this.compress) {
+      await Deno.remove(`${this.log}.0`).catch(() => {});
+    } else {
+      for (let n = this.keep - 2; n >= 0; n--) {
+        await Deno.rename(`${this.log}.${n}`, `${this.log}.${n + 1}`).catch(() => {});
+      }
+    }
+    const turned = `Jan  1 00:00:00 host newsyslog[1]: logfile turned over\n`;
+    await append(this.log, turned);
+    await Deno.link(this.log, `${this.log}.0`);
+    await Deno.writeTextFile(`${this.log}.zAbC123`, turned);
+    await Deno.rename(`${this.log}.zAbC123`, this.log);
+    this.rotations++;
+    this.#hupPending = true;
+    for (let n = this.maxName + 1; n < this.keep; n++) {
+      if (await Deno.stat(`${this.log}.${n}`).then(() => true, () => false)) this.maxName = n;
+    }
+  }
+
+  /** SIGHUP: syslogd reopens the log by name. */
+  async hup(): Promise<void> {
+    this.#fd?.close();
+    this.#fd = await Deno.open(this.log, { write: true, append: true });
+    this.#hupPending = false;
+  }
+
+  close(): void {
+    this.#fd?.close();
+    this.#fd = undefined;
+  }
+}
+
+/** The sequence numbers of `lines`, turned-over lines left out. */
+function seqs(lines: readonly string[]): number[] {
+  return lines.filter((l) => !/logfile turned over/.test(l)).map((l) => {
+    const m = /seq (\d+)/.exec(l);
+    assertOk(m, `unexpected line ${JSON.stringify(l)}`);
+    return Number(m[1]);
+  });
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** Polls until `polls` polls in a row return no line. */
+async function pollUntilQuiet(tail: LogTail, seen: Batch[], polls = 4): Promise<string[]> {
+  const out: string[] = [];
+  for (let quiet = 0; quiet < polls;) {
+    const got = await pollTexts(tail, seen);
+    out.push(...got);
+    quiet = got.length === 0 ? quiet + 1 : 0;
+  }
+  return out;
+}
+
+for (const compress of [false, true]) {
+  Deno.test(`LogTail.poll() reads every line once, in order, through a rotation storm (${compress ? "compressed .0, 2" : "uncompressed .N, 3"} rotations between polls)`, async () => {
+    // compressed: a file rotated in and out between two polls is unlinked by the next rotation,
+    // so at most 2 rotations may separate polls; uncompressed, `.N` shifts keep every file.
+    const maxBetween = compress ? 2 : 3;
+    for (const seed of [1, 2, 3, 4]) {
+      await withDir(async (dir, logs) => {
+        const rng = seededRandom(seed);
+        const storm = new Storm(`${dir}/maillog`, 7, compress);
+        await storm.start();
+        const tail = new LogTail(storm.log, tailOptions(logs));
+        const seen: Batch[] = [];
+        const got: string[] = [];
+        let between = 0;
+        let mostBetween = 0;
+        try {
+          await tail.open();
+          for (let step = 0; step < 300; step++) {
+            await storm.write(rng.int(0, 30));
+            if (between < maxBetween && rng.next() < 0.4) {
+              await storm.rotate();
+              between++;
+              if (rng.next() < 0.3) await storm.write(rng.int(1, 5)); // to the old inode
+            }
+            if (rng.next() < 0.3) await storm.hup();
+            if (rng.next() < 0.35) {
+              got.push(...await pollTexts(tail, seen));
+              mostBetween = Math.max(mostBetween, between);
+              between = 0;
+            }
+          }
+          await storm.write(3);
+          await storm.hup();
+          await storm.write(2);
+          got.push(...await pollUntilQuiet(tail, seen));
+          assertEquals(seqs(got), range(storm.seq), `seed ${seed}: 0 lost, 0 duplicated, in order`);
+          assertEquals(mostBetween, maxBetween, "several rotations between two polls");
+          assertOk(storm.rotations > 50, `only ${storm.rotations} rotations`);
+          if (!compress) assertOk(storm.maxName >= 3, "older names shifted to .N");
+          // the last position is the end of the file at the path
+          assertEquals(lastPosition(seen).ino, await inode(storm.log));
+          assertEquals(lastPosition(seen).offset, (await Deno.stat(storm.log)).size);
+          // compressed, the previous file may already be gone: a possible gap is reported
+          if (!compress) assertOk(!logs.some((l) => /event=log_rotation_gap/.test(l)));
+        } finally {
+          storm.close();
+          tail.close();
+        }
+      });
+    }
+  });
+}
+
+Deno.test("LogTail resumes exactly once after kill -9 at any moment of a rotation storm", async () => {
+  let resumedRotated = 0;
+  let crashes = 0;
+  for (const seed of [11, 12, 13, 14, 15]) {
+    await withDir(async (dir, logs) => {
+      const rng = seededRandom(seed);
+      const storm = new Storm(`${dir}/maillog`, 16, false);
+      await storm.start();
+      const dropped: LogTail[] = []; // killed tails: never closed until the end of the test
+      let tail = new LogTail(storm.log, tailOptions(logs));
+      // what the daemon persisted: each batch's lines and position in one transaction
+      let saved: SavedPosition | undefined;
+      const handled: number[] = [];
+      const persist = (batch: Batch): void => {
+        handled.push(...seqs(batch.lines.map((l) => l.text)));
+        saved = batch.position;
+      };
+      try {
+        await tail.open(saved);
+        for (let step = 0; step < 300; step++) {
+          await storm.write(rng.int(0, 30));
+          if (rng.next() < 0.35) {
+            await storm.rotate();
+            if (rng.next() < 0.3) await storm.write(rng.int(1, 5));
+          }
+          if (rng.next() < 0.3) await storm.hup();
+          if (rng.next() < 0.4) {
+            const batches = await tail.poll();
+            if (rng.next() < 0.1) {
+              // kill -9 after persisting only some of this poll's batches
+              for (const b of batches.slice(0, rng.int(0, batches.length))) persist(b);
+              crashes++;
+              dropped.push(tail);
+              // rotations while the daemon is down
+              for (let r = rng.int(0, 2); r > 0; r--) {
+                await storm.write(rng.int(0, 10));
+                await storm.rotate();
+              }
+              tail = new LogTail(storm.log, tailOptions(logs));
+              await tail.open(saved);
+            } else batches.forEach(persist);
+          }
+        }
+        await storm.hup();
+        await storm.write(2);
+        const seen: Batch[] = [];
+        await pollUntilQuiet(tail, seen);
+        seen.forEach(persist);
+        assertEquals(handled, range(storm.seq), `seed ${seed}: exactly once, in order`);
+        assertOk(!logs.some((l) => /event=log_rotated_while_stopped/.test(l)));
+        resumedRotated += logs.filter((l) => /event=log_resume_rotated/.test(l)).length;
+      } finally {
+        storm.close();
+        tail.close();
+        for (const t of dropped) t.close();
+      }
+    });
+  }
+  assertOk(crashes >= 10, `only ${crashes} crashes`);
+  assertOk(
+    resumedRotated >= 3,
+    `a saved file was found among the rotated names only ${resumedRotated} times`,
+  );
+});
+
+Deno.test("LogTail.open() resumes a saved file found at .2 and reads .1, .0 and the log after it", async () => {
+  await withDir(async (dir, logs) => {
+    const storm = new Storm(`${dir}/maillog`, 5, false);
+    await storm.start();
+    const seen: Batch[] = [];
+    const first = new LogTail(storm.log, tailOptions(logs));
+    try {
+      await first.open();
+      await storm.write(3);
+      await pollTexts(first, seen);
+    } finally {
+      first.close();
+    }
+    for (let r = 0; r < 3; r++) {
+      await storm.write(2);
+      await storm.rotate();
+      await storm.hup();
+    }
+    await storm.write(1);
+    const saved = lastPosition(seen);
+    assertEquals(await inode(`${storm.log}.2`), saved.ino);
+    const second = new LogTail(storm.log, tailOptions(logs));
+    try {
+      await second.open(saved);
+      assertEquals(seqs(await pollUntilQuiet(second, seen)), range(storm.seq).slice(3));
+      assertOk(logs.some((l) => /event=log_resume_rotated .*maillog\.2/.test(l)));
+    } finally {
+      storm.close();
+      second.close();
+    }
+  });
+});
+
+Deno.test("LogTail.poll() warns with a count when a file was rotated in and out unseen", async () => {
+  await withDir(async (dir, logs) => {
+    const storm = new Storm(`${dir}/maillog`, 7, true);
+    await storm.start();
+    const tail = new LogTail(storm.log, tailOptions(logs));
+    const got: string[] = [];
+    try {
+      await tail.open();
+      await storm.write(2); // 0-1: the file the tail holds
+      got.push(...await pollTexts(tail));
+      for (let round = 0; round < 2; round++) {
+        await storm.rotate();
+        await storm.hup();
+        await storm.write(2); // rotated in and out before the next poll: lost
+        await storm.rotate();
+        await storm.hup();
+        await storm.write(2); // at .0 when the tail polls: read
+        await storm.rotate();
+        await storm.hup();
+        await storm.write(2); // at the path
+        got.push(...await pollUntilQuiet(tail, []));
+      }
+      assertEquals(seqs(got), [0, 1, 4, 5, 6, 7, 10, 11, 12, 13]);
+      const warns = logs.filter((l) => /level=warn event=log_rotation_gap/.test(l));
+      assertEquals(warns.length, 2); // counts 1 and 2 (then 4, 8, …)
+      assertMatch(warns[1]!, /count=2/);
+    } finally {
+      storm.close();
+      tail.close();
+    }
+  });
+});
+
 Deno.test("LogTail.poll() reads at most maxBytesPerPoll and sets behind until caught up", async () => {
   await withDir(async (dir, logs) => {
     const log = `${dir}/big.log`;

@@ -60,7 +60,16 @@ Deno.test("openStore() creates the directory (0700) and a WAL database at the sc
       assertEquals(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .all().map((r) => r.name);
-      assertEquals(tables, ["bans", "history", "meta", "positions", "prefix_windows", "windows"]);
+      assertEquals(tables, [
+        "bans",
+        "history",
+        "meta",
+        "positions",
+        "prefix_windows",
+        "window_log",
+      ]);
+      const views = db.prepare("SELECT name FROM sqlite_master WHERE type = 'view'").all();
+      assertEquals(views.map((r) => r.name), ["windows"]);
     } finally {
       db.close();
     }
@@ -142,10 +151,11 @@ Deno.test("Store.saveWindow() round-trips, deletes on empty, and deletes per jai
       store.saveWindow("postfix", "2001:db8::/64", [150]);
       store.saveWindow("dovecot", "192.0.2.7", [300]);
       store.saveWindow("postfix", "192.0.2.7", [200, 250]);
+      // least recently saved first
       assertEquals(store.loadWindows(), [
+        { jail: "postfix", addr: "2001:db8::/64", times: [150] },
         { jail: "dovecot", addr: "192.0.2.7", times: [300] },
         { jail: "postfix", addr: "192.0.2.7", times: [200, 250] },
-        { jail: "postfix", addr: "2001:db8::/64", times: [150] },
       ]);
       store.saveWindow("postfix", "2001:db8::/64", []);
       assertEquals(store.loadWindows().length, 2);
@@ -164,6 +174,59 @@ Deno.test("Store.saveWindow() round-trips, deletes on empty, and deletes per jai
       assertEquals(store.loadPrefixWindows(), []);
       assertEquals(store.loadWindows(), [{ jail: "dovecot", addr: "192.0.2.7", times: [300] }]);
     });
+  });
+});
+
+Deno.test("Store.saveWindow() compacts its log and the windows view shows the newest rows", async () => {
+  await withDir((dir, logs) => {
+    const path = `${dir}/state.db`;
+    use(open(path, logs), (store) => {
+      store.transaction(() => {
+        for (let i = 0; i < 120_000; i++) {
+          store.saveWindow("postfix", `10.0.${i & 7}.1`, [i]);
+          if (i % 2 === 1) store.saveWindow("postfix", `10.1.${i & 7}.1`, []);
+        }
+        store.saveWindow("postfix", "10.0.7.1", []);
+      });
+      assertEquals(store.loadWindows().map((w) => `${w.addr} ${w.times}`), [
+        "10.0.0.1 119992",
+        "10.0.1.1 119993",
+        "10.0.2.1 119994",
+        "10.0.3.1 119995",
+        "10.0.4.1 119996",
+        "10.0.5.1 119997",
+        "10.0.6.1 119998",
+      ]);
+    });
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      const logged = Number(db.prepare("SELECT count(*) AS n FROM window_log").get()?.n);
+      assertOk(logged < 100_000, `window_log holds ${logged} rows`); // 180,001 appended
+      const view = db.prepare("SELECT addr, times FROM windows WHERE addr = '10.0.3.1'").all();
+      assertEquals(view.map((r) => ({ ...r })), [{ addr: "10.0.3.1", times: "[119995]" }]);
+      assertEquals(db.prepare("SELECT count(*) AS n FROM windows").get()?.n, 7);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("openStore() migrates windows of a version 1 database into the window log", async () => {
+  await withDir((dir, logs) => {
+    const path = `${dir}/state.db`;
+    const db = new DatabaseSync(path);
+    db.exec(`CREATE TABLE windows (jail TEXT NOT NULL, addr TEXT NOT NULL, times TEXT NOT NULL,
+               PRIMARY KEY (jail, addr));
+             INSERT INTO windows VALUES ('postfix', '192.0.2.7', '[1,2]');
+             PRAGMA user_version = 1;`);
+    db.close();
+    // (the other version 1 tables are left out: this migration only reads `windows`)
+    use(open(path, logs), (store) => {
+      assertEquals(store.loadWindows(), [{ jail: "postfix", addr: "192.0.2.7", times: [1, 2] }]);
+      store.saveWindow("postfix", "192.0.2.7", [3]);
+      assertEquals(store.loadWindows(), [{ jail: "postfix", addr: "192.0.2.7", times: [3] }]);
+    });
+    assertEquals(logs, []);
   });
 });
 
@@ -296,7 +359,10 @@ Deno.test("openStore() moves aside a database with a newer schema version", asyn
     db.close();
     use(open(path, logs), (store) => {
       assertEquals(store.recovery.recovered, true);
-      assertMatch(store.recovery.reason ?? "", /schema version 2 is newer/);
+      assertMatch(
+        store.recovery.reason ?? "",
+        new RegExp(`schema version ${SCHEMA_VERSION + 1} is newer`),
+      );
     });
   });
 });
