@@ -27,8 +27,11 @@ import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
 /** Where ipfw lives on FreeBSD. */
 export const IPFW_DEFAULT_PATH = "/sbin/ipfw";
 
-/** Entries per ipfw invocation (at most ~46 KB of argv even when all are IPv6). */
-export const IPFW_BATCH_SIZE = 1000;
+/**
+ * Entries per ipfw invocation: at most ~184 KB of argv even when all are IPv6, under FreeBSD's
+ * 256 KiB ARG_MAX, so restoring 20,000 bans takes 5 program runs.
+ */
+export const IPFW_BATCH_SIZE = 4000;
 
 /** Default seconds before a firewall program is killed. */
 export const DEFAULT_FIREWALL_TIMEOUT = 30;

@@ -108,7 +108,8 @@ Deno.test("planIpfw() batches 2,500 changes into 3 invocations and skips v4-comp
   }
   changes.push({ op: "delete", table: "T", target: "192.0.2.1/32" });
   changes.push({ op: "add", table: "T", target: "::102:304/128" });
-  const { steps, skipped } = planIpfw(changes);
+  const { steps, skipped } = planIpfw(changes, { batchSize: 1000 });
+  assertEquals(planIpfw(changes).steps.length, 2, "the default batch takes all 2,500 adds at once");
   assertEquals(steps.map((s) => [s.op, s.args.length]), [
     ["delete", 5],
     ["add", 4 + 2000],
@@ -168,7 +169,7 @@ Deno.test("reconcile() compares canonical texts (bare addresses, IPv6 spelling)"
 // ---------------------------------------------------------------- backend against the double
 async function withIpfw(
   fn: (backend: Backend, fake: FakeIpfw, logs: string[]) => Promise<void>,
-  options: { env?: Record<string, string>; timeout?: number } = {},
+  options: { env?: Record<string, string>; timeout?: number; batchSize?: number } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "banwatch-ipfw-" });
   try {
@@ -178,6 +179,7 @@ async function withIpfw(
       runner: createRunner(),
       ipfwPath: fake.path,
       timeout: options.timeout ?? 30,
+      ...(options.batchSize === undefined ? {} : { ipfwBatchSize: options.batchSize }),
       logger: createLogger({ level: "debug", write: (l) => logs.push(l) }),
     });
     await fn(backend, fake, logs);
@@ -230,7 +232,7 @@ Deno.test("createIpfwBackend().apply() sends 2,000 changes in few ipfw invocatio
     await backend.apply(changes.slice(0, 1000).map((c) => ({ ...c, op: "delete" as const })));
     assertEquals((await readFakeIpfwCalls(fake)).length, 4 + 1 + 1);
     assertEquals((await backend.list("T")).length, 1000);
-  });
+  }, { batchSize: 1000 });
 });
 
 Deno.test("createIpfwBackend().apply() is idempotent: re-adding and re-deleting succeed", async () => {
