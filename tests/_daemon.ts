@@ -5,6 +5,7 @@
  */
 import { RUN_FLAGS } from "../scripts/flags.ts";
 import { ROOT } from "./_helpers.ts";
+import { type FakeIpfw, installFakeIpfw } from "./_fake_ipfw.ts";
 
 /** A running `banwatch run` child. */
 export interface DaemonProcess {
@@ -144,4 +145,44 @@ ${options.extra ?? ""}
 `,
   );
   return path;
+}
+
+/** A temp dir with the ipfw double, an empty maillog and a jails.toml for it. */
+export interface DaemonFixture {
+  /** The temp dir (removed afterwards). */
+  dir: string;
+  /** The installed ipfw double. */
+  fake: FakeIpfw;
+  /** The (empty) log the jail reads. */
+  log: string;
+  /** The jails.toml path. */
+  config: string;
+}
+
+/** Runs `fn` with a fresh {@link DaemonFixture}; the directory is removed afterwards. */
+export async function withDaemonFixture(
+  options: {
+    maxretry?: number;
+    bantime?: string;
+    extra?: string;
+    fakeEnv?: Record<string, string>;
+  },
+  fn: (f: DaemonFixture) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
+  try {
+    const fake = await installFakeIpfw(dir, options.fakeEnv ? { env: options.fakeEnv } : {});
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "");
+    const config = await writeConfig(dir, {
+      log,
+      ipfw: fake.path,
+      ...(options.maxretry === undefined ? {} : { maxretry: options.maxretry }),
+      ...(options.bantime === undefined ? {} : { bantime: options.bantime }),
+      ...(options.extra === undefined ? {} : { extra: options.extra }),
+    });
+    await fn({ dir, fake, log, config });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }

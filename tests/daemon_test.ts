@@ -1,6 +1,6 @@
 import { assertEquals, assertMatch, assertOk } from "./_assert.ts";
 import { installFakeIpfw, readFakeIpfwCalls, readFakeIpfwTables } from "./_fake_ipfw.ts";
-import { append, eventually, saslFailure, startDaemon, writeConfig } from "./_daemon.ts";
+import { append, eventually, saslFailure, startDaemon, withDaemonFixture } from "./_daemon.ts";
 
 async function tableKeys(fake: Awaited<ReturnType<typeof installFakeIpfw>>): Promise<string[]> {
   const tables = await readFakeIpfwTables(fake);
@@ -8,13 +8,7 @@ async function tableKeys(fake: Awaited<ReturnType<typeof installFakeIpfw>>): Pro
 }
 
 Deno.test("main.ts run bans within one poll, restores after restart and counts nothing twice", async (t) => {
-  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
-  try {
-    const fake = await installFakeIpfw(dir);
-    const log = `${dir}/maillog`;
-    await Deno.writeTextFile(log, "");
-    const config = await writeConfig(dir, { log, ipfw: fake.path, maxretry: 3 });
-
+  await withDaemonFixture({ maxretry: 3 }, async ({ fake, log, config }) => {
     await t.step("attack lines in -> ban within one poll", async () => {
       const d = startDaemon(config);
       try {
@@ -71,18 +65,11 @@ Deno.test("main.ts run bans within one poll, restores after restart and counts n
       const adds = calls.filter((argv) => argv.includes("add"));
       assertOk(adds.some((argv) => argv.filter((a) => a.endsWith("/32")).length === 2));
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("main.ts run unbans when the ban expires", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
-  try {
-    const fake = await installFakeIpfw(dir);
-    const log = `${dir}/maillog`;
-    await Deno.writeTextFile(log, "");
-    const config = await writeConfig(dir, { log, ipfw: fake.path, maxretry: 2, bantime: "2s" });
+  await withDaemonFixture({ maxretry: 2, bantime: "2s" }, async ({ fake, log, config }) => {
     const d = startDaemon(config);
     try {
       await d.waitFor(/event=started/);
@@ -94,23 +81,16 @@ Deno.test("main.ts run unbans when the ban expires", async () => {
     } finally {
       assertEquals(await d.stop(), 0);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("main.ts run never touches table entries it did not add", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
-  try {
-    const fake = await installFakeIpfw(dir);
+  await withDaemonFixture({ maxretry: 2, bantime: "1s" }, async ({ fake, log, config }) => {
     // An admin (or blocklistd) put an entry in the shared table before banwatch started.
     const seed = new Deno.Command(fake.path, {
       args: ["-q", "table", "bw-mail", "add", "192.0.2.99"],
     });
     assertEquals((await seed.output()).code, 0);
-    const log = `${dir}/maillog`;
-    await Deno.writeTextFile(log, "");
-    const config = await writeConfig(dir, { log, ipfw: fake.path, maxretry: 2, bantime: "1s" });
     const d = startDaemon(config);
     try {
       await d.waitFor(/event=started/);
@@ -121,43 +101,35 @@ Deno.test("main.ts run never touches table entries it did not add", async () => 
     } finally {
       await d.stop();
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("main.ts run keeps banning from memory while ipfw fails, and applies once it recovers", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
-  try {
-    const broken = await installFakeIpfw(dir, { env: { FAKE_IPFW_FAIL: "always" } });
-    const log = `${dir}/maillog`;
-    await Deno.writeTextFile(log, "");
-    const config = await writeConfig(dir, { log, ipfw: broken.path, maxretry: 2 });
-    const d = startDaemon(config);
-    try {
-      await d.waitFor(/event=started/);
-      await append(log, saslFailure("203.0.113.77") + saslFailure("203.0.113.77"));
-      await d.waitFor(/event=ban .*addr=203\.0\.113\.77/, 5);
-      const failed = await d.waitFor(/event=firewall_failed/, 5);
-      assertMatch(failed, /argv="[^"]*ipfw/);
-      // The firewall comes back: the pending ban is applied by a later retry.
-      await installFakeIpfw(dir);
-      await eventually(async () => (await tableKeys(broken)).includes("203.0.113.77/32"), "retry");
-    } finally {
-      assertEquals(await d.stop(), 0);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await withDaemonFixture(
+    { maxretry: 2, fakeEnv: { FAKE_IPFW_FAIL: "always" } },
+    async ({ dir, fake: broken, log, config }) => {
+      const d = startDaemon(config);
+      try {
+        await d.waitFor(/event=started/);
+        await append(log, saslFailure("203.0.113.77") + saslFailure("203.0.113.77"));
+        await d.waitFor(/event=ban .*addr=203\.0\.113\.77/, 5);
+        const failed = await d.waitFor(/event=firewall_failed/, 5);
+        assertMatch(failed, /argv="[^"]*ipfw/);
+        // The firewall comes back: the pending ban is applied by a later retry.
+        await installFakeIpfw(dir);
+        await eventually(
+          async () => (await tableKeys(broken)).includes("203.0.113.77/32"),
+          "retry",
+        );
+      } finally {
+        assertEquals(await d.stop(), 0);
+      }
+    },
+  );
 });
 
 Deno.test("main.ts run on SIGHUP keeps the running config when the new one is invalid", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
-  try {
-    const fake = await installFakeIpfw(dir);
-    const log = `${dir}/maillog`;
-    await Deno.writeTextFile(log, "");
-    const config = await writeConfig(dir, { log, ipfw: fake.path, maxretry: 2 });
+  await withDaemonFixture({ maxretry: 2 }, async ({ fake, log, config }) => {
     const good = await Deno.readTextFile(config);
     const d = startDaemon(config);
     try {
@@ -181,18 +153,11 @@ Deno.test("main.ts run on SIGHUP keeps the running config when the new one is in
     } finally {
       assertEquals(await d.stop(), 0);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("main.ts run after kill -9 resumes with the same bans and no line counted twice", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
-  try {
-    const fake = await installFakeIpfw(dir);
-    const log = `${dir}/maillog`;
-    await Deno.writeTextFile(log, "");
-    const config = await writeConfig(dir, { log, ipfw: fake.path, maxretry: 3 });
+  await withDaemonFixture({ maxretry: 3 }, async ({ fake, log, config }) => {
     const now = Date.now() / 1000;
     let d = startDaemon(config);
     try {
@@ -215,45 +180,35 @@ Deno.test("main.ts run after kill -9 resumes with the same bans and no line coun
     } finally {
       await d.stop();
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("main.ts run adds a managed ipfw rule once and keeps it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bw-daemon-" });
-  try {
-    const fake = await installFakeIpfw(dir);
-    const log = `${dir}/maillog`;
-    await Deno.writeTextFile(log, "");
-    const config = await writeConfig(dir, {
-      log,
-      ipfw: fake.path,
-      extra: "rule = 1000\nport = [25, 587]",
-    });
-    for (let run = 0; run < 2; run++) {
-      const d = startDaemon(config);
-      try {
-        await d.waitFor(/event=started/);
-      } finally {
-        assertEquals(await d.stop(), 0);
+  await withDaemonFixture(
+    { extra: "rule = 1000\nport = [25, 587]" },
+    async ({ fake, config }) => {
+      for (let run = 0; run < 2; run++) {
+        const d = startDaemon(config);
+        try {
+          await d.waitFor(/event=started/);
+        } finally {
+          assertEquals(await d.stop(), 0);
+        }
       }
-    }
-    const adds = (await readFakeIpfwCalls(fake)).filter((argv) => argv[1] === "add");
-    assertEquals(adds, [[
-      "-q",
-      "add",
-      "1000",
-      "deny",
-      "tcp",
-      "from",
-      "table(bw-mail)",
-      "to",
-      "any",
-      "dst-port",
-      "25,587",
-    ]]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+      const adds = (await readFakeIpfwCalls(fake)).filter((argv) => argv[1] === "add");
+      assertEquals(adds, [[
+        "-q",
+        "add",
+        "1000",
+        "deny",
+        "tcp",
+        "from",
+        "table(bw-mail)",
+        "to",
+        "any",
+        "dst-port",
+        "25,587",
+      ]]);
+    },
+  );
 });
