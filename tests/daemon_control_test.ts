@@ -6,7 +6,7 @@ import { runCli } from "./_helpers.ts";
 Deno.test("the control commands drive the real daemon over its socket", async (t) => {
   await withDaemonFixture(
     { maxretry: 3, extra: 'ignoreip = ["192.0.2.0/24"]' },
-    async ({ dir, fake, log, config }) => {
+    async ({ fake, log, config }) => {
       const keys = async () =>
         Object.keys((await readFakeIpfwTables(fake))["bw-mail"] ?? {}).sort();
       const d = startDaemon(config);

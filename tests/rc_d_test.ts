@@ -163,6 +163,11 @@ Deno.test("rc.d start checks the config, then runs banwatch under daemon(8); sto
       "--log-level",
       "debug",
     ]);
+    // The stub daemon returns once the child's pidfile exists; the child may not have
+    // recorded its own argv yet.
+    for (let i = 0; i < 50 && (await box.banwatchCalls()).length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assertEquals(await box.banwatchCalls(), [
       `check -c ${d}/jails.toml`,
       `run -c ${d}/jails.toml --log-level debug`,
