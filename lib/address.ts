@@ -379,3 +379,8 @@ export function createIpMatcher(cidrs: readonly Cidr[]): (addr: IpAddress) => Ci
     return best < 0 ? undefined : list[best];
   };
 }
+
+/** A target's text for people: a single address without its /32 or /128, a network as is. */
+export function displayTarget(cidrText: string): string {
+  return cidrText.replace(/\/(32|128)$/, "");
+}

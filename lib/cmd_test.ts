@@ -3,7 +3,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseIp } from "./address.ts";
+import { displayTarget, parseIp } from "./address.ts";
 import { createBanState, recordFailure } from "./ban_manager.ts";
 import { findBuiltinFilter } from "./builtin_filters.ts";
 import type { Command, CommandContext } from "./command.ts";
@@ -109,7 +109,7 @@ function parseNow(text: string | undefined, ctx: CommandContext): number {
 
 function durationOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const d = parseDuration(/^\d+$/.test(value) ? Number(value) : value);
+  const d = parseDuration(value);
   if (d === undefined) throw new UsageError(`--${name}: "${value}" is not a duration`);
   return d;
 }
@@ -250,7 +250,7 @@ function simulate(
       if (action.kind !== "ban") continue;
       bans.push({
         time: new Date(action.ban.since * 1000).toISOString(),
-        address: action.ban.target.replace(/\/(32|128)$/, ""),
+        address: displayTarget(action.ban.target),
         failures: action.ban.failures,
         bantime: formatDuration(action.ban.until - action.ban.since),
         line: f.number,

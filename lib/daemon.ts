@@ -12,7 +12,7 @@
  * lines older than `findtime` are not counted); a ban starts when it is decided (`now`).
  * @module
  */
-import { type Cidr, type IpAddress, parseCidr, parseIp } from "./address.ts";
+import { type Cidr, displayTarget, type IpAddress, parseCidr, parseIp } from "./address.ts";
 import {
   activeBans,
   type BanAction,
@@ -166,11 +166,6 @@ function toEntry(ban: BanRecord): BannedEntry {
   };
 }
 
-/** Strips /32 and /128 for messages about single addresses. */
-function shortTarget(target: string): string {
-  return target.replace(/\/(32|128)$/, "");
-}
-
 /** The running daemon; also the control socket's handler. */
 export class Daemon implements ControlHandler {
   #options: DaemonOptions;
@@ -236,8 +231,9 @@ export class Daemon implements ControlHandler {
     }
     this.#buildJails(this.#config);
     const now = this.now();
-    this.#restore(now);
-    await this.#reconcileAll();
+    const rows = this.#store.loadBans();
+    this.#restore(now, rows);
+    await this.#reconcileAll(rows);
     await this.#ensureRules();
     this.#handleActions(expireBans(this.#state, now));
     this.#persist(undefined, []);
@@ -283,7 +279,7 @@ export class Daemon implements ControlHandler {
     }
   }
 
-  #restore(now: number): void {
+  #restore(now: number, rows: readonly StoredBan[]): void {
     for (const p of this.#store.loadPositions()) this.#positions.set(p.path, p);
     for (const w of this.#store.loadWindows()) {
       if (this.#jails.has(w.jail)) restoreWindow(this.#state, w);
@@ -297,7 +293,7 @@ export class Daemon implements ControlHandler {
       restoreHistory(this.#state, entry);
     }
     let restored = 0;
-    for (const row of this.#store.loadBans()) {
+    for (const row of rows) {
       const jail = this.#jails.get(row.jail);
       if (!jail) {
         // A jail removed from the config while stopped: its entries leave the firewall.
@@ -312,8 +308,7 @@ export class Daemon implements ControlHandler {
   }
 
   /** Makes each table hold exactly the active bans banwatch owns; foreign entries stay. */
-  async #reconcileAll(): Promise<void> {
-    const rows = this.#store.loadBans();
+  async #reconcileAll(rows: readonly StoredBan[]): Promise<void> {
     const byTable = new Map<
       string,
       { jail: JailRuntime; desired: Set<string>; owned: Set<string> }
@@ -557,7 +552,7 @@ export class Daemon implements ControlHandler {
         const duration = a.ban.until - a.ban.since;
         this.#logger.info("ban", {
           jail: a.ban.jail,
-          addr: shortTarget(a.ban.target),
+          addr: displayTarget(a.ban.target),
           failures: a.ban.failures,
           bantime: formatDuration(duration),
           count: a.ban.banCount,
@@ -570,7 +565,11 @@ export class Daemon implements ControlHandler {
         }
       } else if (a.kind === "unban") {
         const jail = this.#jails.get(a.jail);
-        this.#logger.info("unban", { jail: a.jail, addr: shortTarget(a.target), reason: a.reason });
+        this.#logger.info("unban", {
+          jail: a.jail,
+          addr: displayTarget(a.target),
+          reason: a.reason,
+        });
         if (jail) {
           jail.totalUnbanned++;
           this.#queueFor(jail, "delete", a.target);

@@ -4,6 +4,7 @@ import {
   cidrContains,
   cidrOf,
   createIpMatcher,
+  displayTarget,
   type IpAddress,
   isLoopback,
   parseCidr,
@@ -386,4 +387,11 @@ Deno.test("parseIp() results keep their own bytes after many more parses", () =>
   assertEquals([...six.bytes.subarray(14)], [0, 7]);
   assertEquals([...kept[4999]!.bytes], [10, 0, 19, 135]);
   assertEquals([...kept[0]!.bytes], [10, 0, 0, 0]);
+});
+
+Deno.test("displayTarget() drops /32 and /128 but keeps network prefixes", () => {
+  assertEquals(displayTarget("203.0.113.5/32"), "203.0.113.5");
+  assertEquals(displayTarget("2001:db8::1/128"), "2001:db8::1");
+  assertEquals(displayTarget("2001:db8:1:2::/64"), "2001:db8:1:2::/64");
+  assertEquals(displayTarget("198.51.100.0/24"), "198.51.100.0/24");
 });

@@ -117,9 +117,11 @@ Deno.test("main.ts run keeps banning from memory while ipfw fails, and applies o
         assertMatch(failed, /argv="[^"]*ipfw/);
         // The firewall comes back: the pending ban is applied by a later retry.
         await installFakeIpfw(dir);
+        // Backoff doubles from 1 s up to 60 s; on a loaded machine the next retry may be 16 s off.
         await eventually(
           async () => (await tableKeys(broken)).includes("203.0.113.77/32"),
           "retry",
+          45,
         );
       } finally {
         assertEquals(await d.stop(), 0);
