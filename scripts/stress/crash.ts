@@ -289,6 +289,9 @@ export async function crashRun(p: CrashParams, options: ScenarioOptions): Promis
     // The last daemon runs undisturbed until it has caught up.
     const d = daemon as DaemonRun | undefined;
     if (!d) throw new Error("no daemon");
+    // The state on disk may already look caught up (the previous run got there before its
+    // kill); a SIGTERM before this run has even installed its handlers would then kill it.
+    await d.waitFor(/event=started/, p.catchUpTimeout);
     const size = (await Deno.stat(log)).size;
     const ino = await inodeOf(log);
     let tableCount = -1;
