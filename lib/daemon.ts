@@ -45,6 +45,7 @@ import type {
 } from "./control.ts";
 import type { Runner } from "./exec.ts";
 import { type CompiledFilter, compileFilter, matchLine } from "./filter.ts";
+import { SessionTracker, usesSessions } from "./sessions.ts";
 import { type Backend, createBackend, type FirewallChange, reconcile } from "./firewall/mod.ts";
 import { createIgnoreChecks, type IgnoreChecks, policyOf } from "./jail_policy.ts";
 import type { Logger } from "./log.ts";
@@ -81,6 +82,8 @@ export interface DaemonOptions {
 interface JailRuntime {
   config: JailConfig;
   filter: CompiledFilter;
+  /** Open connections, for filters that correlate lines (`<F-MLFID>`). */
+  sessions: SessionTracker | undefined;
   policy: BanPolicy;
   checks: IgnoreChecks;
   backend: Backend;
@@ -265,9 +268,12 @@ export class Daemon implements ControlHandler {
       if (!jail.enabled) continue;
       const kind = this.#options.backendOverride ?? jail.backend;
       const previous = old.get(jail.name);
+      const filter = compileFilter({ ...jail.filter, usedns: jail.usedns });
       this.#jails.set(jail.name, {
         config: jail,
-        filter: compileFilter({ ...jail.filter, usedns: jail.usedns }),
+        filter,
+        // A reload keeps the connections seen so far (their ids do not depend on the config).
+        sessions: usesSessions(filter) ? previous?.sessions ?? new SessionTracker() : undefined,
         policy: policyOf(jail),
         checks: createIgnoreChecks(config.global, jail, this.#options.ownAddresses ?? []),
         backend: this.#backendFor(kind),
@@ -482,7 +488,8 @@ export class Daemon implements ControlHandler {
       for (const jail of rt.jails) {
         const wall = this.#options.now();
         // The wall clock resolves year-less dates; the replay clock only orders events.
-        const v = matchLine(jail.filter, text, wall);
+        const verdict = matchLine(jail.filter, text, wall);
+        const v = jail.sessions ? jail.sessions.resolve(verdict) : verdict;
         if (replay && v.time !== undefined && v.time > this.#replayNow) {
           this.#replayNow = v.time;
           if ((nextExpiry(this.#state) ?? Infinity) <= this.#replayNow) {

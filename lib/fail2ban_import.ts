@@ -11,6 +11,7 @@ import { BUILTIN_FILTERS } from "./builtin_filters.ts";
 import { createDateDetector } from "./dates.ts";
 import { formatDuration } from "./duration.ts";
 import { compileFilter, type FilterSpec, matchLine, validateFilter } from "./filter.ts";
+import { SessionTracker, usesSessions } from "./sessions.ts";
 import {
   DEFAULT_SECTION,
   extractOptions,
@@ -1339,9 +1340,9 @@ export interface Agreement {
   readonly disagreements: readonly Disagreement[];
   /**
    * Disagreeing lines explained by a deliberate difference, not counted in `agree` nor in
-   * `disagreements`: "multi-line" (fail2ban correlates lines: maxlines > 1, <SKIPLINES>, or
-   * <F-MLFID> sessions where the failure or its address comes from another line; banwatch
-   * matches one line at a time), "leading-zero-ipv4" (`192.030.0.6` is ambiguous, banwatch
+   * `disagreements`: "multi-line" (fail2ban matches a buffer of lines: maxlines > 1 or
+   * <SKIPLINES>; banwatch matches one line at a time, correlating only <F-MLFID> sessions,
+   * lib/sessions.ts), "leading-zero-ipv4" (`192.030.0.6` is ambiguous, banwatch
    * rejects it), "date-not-at-line-start" (no datepattern: fail2ban searches the whole line
    * for a date, banwatch's auto-detection only accepts one at the line start).
    */
@@ -1361,12 +1362,11 @@ function sameHost(want: string, got: string): boolean {
 function multiLineKind(
   values: Readonly<Record<string, string>>,
   spec: FilterSpec,
-): "skiplines" | "maxlines" | "mlfid" | undefined {
+): "skiplines" | "maxlines" | undefined {
   const all = [...spec.failregex, ...(spec.ignoreregex ?? []), spec.prefregex ?? ""];
   if (all.some((r) => r.includes("<SKIPLINES>"))) return "skiplines";
   const maxlines = Number(values["maxlines"] ?? "1");
   if (maxlines > 1) return "maxlines";
-  if (all.some((r) => r.includes("<F-MLFID>"))) return "mlfid";
   return undefined;
 }
 
@@ -1406,18 +1406,20 @@ export function checkSampleAgreement(
     const skipLines = error !== undefined && multi === "skiplines";
     let auto: ReturnType<typeof createDateDetector> | undefined;
     let agree = 0;
+    // fail2ban's test feeds the sample lines in order to one filter: sessions span lines.
+    const sessions = compiled && usesSessions(compiled) ? new SessionTracker() : undefined;
     for (const sample of group.lines) {
       let got = "error";
       let ok = false;
       let reason: SkipReason | undefined;
       if (compiled) {
         try {
-          const v = matchLine(compiled, sample.line, now);
+          const line = matchLine(compiled, sample.line, now);
+          const v = sessions ? sessions.resolve(line) : line;
           if (v.kind === "matched") {
             got = v.host;
             ok = sample.match &&
               (sample.host === undefined || sameHost(sample.host, v.host));
-            if (!ok && !sample.match && multi === "mlfid") reason = "multi-line";
           } else {
             got = v.kind === "missed" ? `missed (${v.reason})` : "ignored";
             ok = !sample.match;
@@ -1430,13 +1432,6 @@ export function checkSampleAgreement(
                 if (auto.find(sample.line, now)) reason = "date-not-at-line-start";
               } else if (multi === "maxlines") {
                 reason = "multi-line";
-              } else if (multi === "mlfid" && v.reason === "no-failregex") {
-                // A session failure: the line matched a <F-NOFAIL>/<F-MLFFORGET> regex (it
-                // becomes a failure only with earlier lines), or its address is not on it.
-                const host = sample.host;
-                if (v.regex !== undefined || host === undefined || !sample.line.includes(host)) {
-                  reason = "multi-line";
-                }
               }
             }
           }

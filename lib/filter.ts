@@ -65,12 +65,13 @@
  * - Python conditionals `(?(g)yes|no)` are emulated by expanding the pattern into one
  *   alternative per combination of the tested groups (at most 4 groups; not together with
  *   numbered backreferences), preferring "g took part"; exotic uses may differ from Python.
- * - Multi-line correlation does not exist: `<F-MLFID>`, `<F-MLFFORGET>`, `<F-MLFGAINED>` are
- *   plain fields; a match in which `<F-NOFAIL>` or `<F-MLFGAINED>` took part is not a
- *   failure (a "no-failregex" miss with its regex index), as a lone such line is in
+ * - matchLine() judges one line: a match in which `<F-NOFAIL>` or `<F-MLFGAINED>` took part
+ *   is not a failure (a "no-failregex" miss with its regex index), as a lone such line is in
  *   fail2ban. As in fail2ban, a failregex without address capture is accepted when the
- *   prefregex has `<F-MLFID>`; its matches are such misses too (the address would come from
- *   another line).
+ *   prefregex has `<F-MLFID>`; its matches are such misses too. When a match captured
+ *   `<F-MLFID>`, the verdict carries `session` facts; lib/sessions.ts correlates them across
+ *   lines as fail2ban does (a failure whose address is on another line of the connection).
+ *   `maxlines` > 1 and `<SKIPLINES>` (buffered multi-line matching) are not supported.
  * - `<CIDR>` / `<SUBNET>` masks are reported in `fields.cidr`; the ban width comes from the
  *   jail (`ipv4_prefix` / `ipv6_prefix`), not from the log.
  * - Lines may hold NUL, U+FFFD, a trailing CR and be megabytes long: matchLine() never throws
@@ -224,6 +225,25 @@ export interface CompiledFilter {
   readonly dates: DateDetector;
 }
 
+/**
+ * What a line says about a fail2ban multi-line session (`<F-MLFID>`, the connection id), for
+ * lib/sessions.ts to correlate. Present only when the match captured an `mlfid`.
+ */
+export interface SessionFacts {
+  /** The session id (`<F-MLFID>` text, e.g. `host sshd[123]: `). */
+  readonly id: string;
+  /** `<F-NOFAIL>` took part: this line alone is no failure. */
+  readonly nofail: boolean;
+  /** `<F-MLFGAINED>` took part (a login succeeded): pending failures are dropped. */
+  readonly gained: boolean;
+  /** `<F-MLFFORGET>` took part (the connection ended): the session is forgotten. */
+  readonly forget: boolean;
+  /** `<F-USER>` text, if captured. */
+  readonly user?: string;
+  /** The valid address (or, with usedns, hostname) on this line, if any. */
+  readonly host?: string;
+}
+
 /** The verdict on one log line. */
 export type LineVerdict =
   | {
@@ -235,6 +255,8 @@ export type LineVerdict =
     addr: IpAddress | undefined;
     host: string;
     fields: Record<string, string>;
+    /** Set when the filter tracks sessions (`<F-MLFID>`). */
+    session?: SessionFacts;
   }
   | {
     kind: "ignored";
@@ -251,6 +273,8 @@ export type LineVerdict =
     template?: string;
     regex?: number;
     host?: string;
+    /** Set when a failregex matched and captured an `<F-MLFID>`. */
+    session?: SessionFacts;
   };
 
 /** How far one failregex got on a line that it did not match. */
@@ -1424,22 +1448,77 @@ function matchLineUnsafe(filter: CompiledFilter, line: string, now: number): Lin
       if (v !== undefined) fields[name] = v;
     }
   }
+  mergeAltFields(fields);
+  const addr = parseIp(hostText);
+  const hostKind = hostFromPref ? pref!.translated.hostKind : compiled.translated.hostKind;
+  const hostname = addr === undefined && filter.spec.usedns === true && hostKind === "host" &&
+    isHostname(hostText);
+  const mlfid = fields["mlfid"];
+  const session: SessionFacts | undefined = mlfid === undefined ? undefined : {
+    id: mlfid,
+    nofail: fields["nofail"] !== undefined,
+    gained: fields["mlfgained"] !== undefined,
+    forget: fields["mlfforget"] !== undefined,
+    ...(fields["user"] ? { user: fields["user"] } : {}),
+    ...(addr ? { host: addr.text } : hostname ? { host: hostText } : {}),
+  };
+  const withSession = session ? { session } : {};
   if (
-    groups?.["nofail"] !== undefined || groups?.["mlfgained"] !== undefined ||
+    fields["nofail"] !== undefined || fields["mlfgained"] !== undefined ||
     (hostText === "" && !hostFromPref && compiled.translated.hostCaptures === 0)
   ) {
-    // fail2ban's <F-NOFAIL> / <F-MLFGAINED> ("Accepted …"): matched, but not a failure.
-    return { kind: "missed", reason: "no-failregex", time, template, regex, host: hostText };
+    // fail2ban's <F-NOFAIL> / <F-MLFGAINED> ("Accepted …"): matched, but not a failure (unless
+    // a session says otherwise: lib/sessions.ts).
+    return {
+      kind: "missed",
+      reason: "no-failregex",
+      time,
+      template,
+      regex,
+      host: hostText,
+      ...withSession,
+    };
   }
-  const addr = parseIp(hostText);
   if (addr) {
-    return { kind: "matched", time, template, regex, addr, host: addr.text, fields };
+    return {
+      kind: "matched",
+      time,
+      template,
+      regex,
+      addr,
+      host: addr.text,
+      fields,
+      ...withSession,
+    };
   }
-  const hostKind = hostFromPref ? pref!.translated.hostKind : compiled.translated.hostKind;
-  if (filter.spec.usedns && hostKind === "host" && isHostname(hostText)) {
-    return { kind: "matched", time, template, regex, addr: undefined, host: hostText, fields };
+  if (hostname) {
+    return {
+      kind: "matched",
+      time,
+      template,
+      regex,
+      addr: undefined,
+      host: hostText,
+      fields,
+      ...withSession,
+    };
   }
   return { kind: "missed", reason: "not-an-address", time, template, regex, host: hostText };
+}
+
+/**
+ * fail2ban's alternative fields: `<F-ALT_USER>` / `<F-ALT_USER1>` give `user` when that is
+ * missing or empty (the first non-empty alternative in name order wins).
+ */
+function mergeAltFields(fields: Record<string, string>): void {
+  let alts: string[] | undefined;
+  for (const k in fields) if (k.startsWith("alt_") && k.length > 4) (alts ??= []).push(k);
+  if (!alts) return;
+  for (const k of alts.sort()) {
+    const name = k.slice(4).replace(/_\d+$/, "");
+    const v = fields[k];
+    if (v && !fields[name]) fields[name] = v;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { IpAddress } from "./address.ts";
 import type { CompiledFilter, LineVerdict, NearMiss } from "./filter.ts";
 import { dateHits, explainMiss, matchLine } from "./filter.ts";
+import { SessionTracker, usesSessions } from "./sessions.ts";
 
 /** Why a line did not count as a failure. */
 export type MissClass =
@@ -77,6 +78,8 @@ export interface FoundFailure {
 export interface TestRun {
   /** The filter being tested. */
   readonly filter: CompiledFilter;
+  /** Open connections, when the filter correlates lines (`<F-MLFID>`). */
+  readonly sessions: SessionTracker | undefined;
   /** Lines read. */
   lines: number;
   /** Lines that matched a failregex with a usable address. */
@@ -115,6 +118,7 @@ export function createTestRun(
   const spec = filter.spec;
   return {
     filter,
+    sessions: usesSessions(filter) ? new SessionTracker() : undefined,
     lines: 0,
     matched: 0,
     ignored: 0,
@@ -172,7 +176,8 @@ export function addLine(
     miss(run, "truncated", number, text, now);
     return { kind: "missed", reason: "no-failregex" };
   }
-  const verdict = matchLine(run.filter, text, now);
+  const line = matchLine(run.filter, text, now);
+  const verdict = run.sessions ? run.sessions.resolve(line) : line;
   switch (verdict.kind) {
     case "missed":
       if (verdict.regex !== undefined) run.regexHits[verdict.regex]!++;

@@ -157,3 +157,21 @@ Deno.test("banwatch test never matches a line cut at the line limit", async () =
   assertEquals([j.lines, j.matched, j.truncated], [2, 1, 1]);
   assertEquals(j.missReasons.truncated.count, 1);
 });
+
+Deno.test("banwatch test correlates the lines of one connection (<F-MLFID>)", async () => {
+  const dir = `${ROOT}tests/testdata/sessions`;
+  const r = await runCli([
+    "test",
+    `${dir}/auth.log`,
+    `${dir}/sshd-sessions.filter.toml`,
+    "--json",
+    "--now",
+    NOW,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  // 4100: address first, failure later; 4102: failure pending until its closing line; 4101
+  // logged in (no failure); 4103 an ordinary failure.
+  assertEquals(j.hosts, { "198.51.100.7": 1, "198.51.100.8": 1, "198.51.100.9": 1 });
+  assertEquals([j.matched, j.missed], [3, 4]);
+});

@@ -1,6 +1,14 @@
 import { assertEquals, assertMatch, assertOk } from "./_assert.ts";
 import { installFakeIpfw, readFakeIpfwCalls, readFakeIpfwTables } from "./_fake_ipfw.ts";
-import { append, eventually, saslFailure, startDaemon, withDaemonFixture } from "./_daemon.ts";
+import {
+  append,
+  eventually,
+  saslFailure,
+  startDaemon,
+  syslogHeader,
+  withDaemonFixture,
+} from "./_daemon.ts";
+import { ROOT } from "./_helpers.ts";
 
 async function tableKeys(fake: Awaited<ReturnType<typeof installFakeIpfw>>): Promise<string[]> {
   const tables = await readFakeIpfwTables(fake);
@@ -213,4 +221,52 @@ Deno.test("main.ts run adds a managed ipfw rule once and keeps it", async () => 
       ]]);
     },
   );
+});
+
+Deno.test("main.ts run bans on failures whose address is on another line of the connection", async () => {
+  await withDaemonFixture({}, async ({ dir, fake, config }) => {
+    const auth = `${dir}/auth.log`;
+    await Deno.writeTextFile(auth, "");
+    await append(
+      config,
+      `
+[jail.ssh]
+enabled = true
+logpath = "${auth}"
+filter = "${ROOT}tests/testdata/sessions/sshd-sessions.filter.toml"
+maxretry = 2
+findtime = "1h"
+bantime = "1h"
+backend = "ipfw"
+table = "bw-ssh"
+`,
+    );
+    const d = startDaemon(config);
+    try {
+      await d.waitFor(/event=started/);
+      const now = Date.now() / 1000;
+      const line = (pid: number, text: string) => `${syslogHeader(now)} sshd[${pid}]: ${text}\n`;
+      await append(
+        auth,
+        line(700, "Connection from 198.51.100.7 port 40001 on 192.0.2.1 port 22") +
+          line(701, "Connection from 203.0.113.50 port 40002 on 192.0.2.1 port 22") +
+          line(700, "Disconnecting: Too many authentication failures [preauth]") +
+          line(701, "Disconnecting: Too many authentication failures [preauth]") +
+          line(701, "Connection closed by 203.0.113.50 port 40002 [preauth]") +
+          line(702, "Disconnecting: Too many authentication failures [preauth]") +
+          line(702, "Connection closed by 198.51.100.7 port 40003 [preauth]"),
+      );
+      await d.waitFor(/event=ban jail=ssh addr=198\.51\.100\.7 /, 5);
+      await eventually(
+        async () => (await readFakeIpfwTables(fake))["bw-ssh"]?.["198.51.100.7/32"] !== undefined,
+        "ban applied",
+      );
+      // 203.0.113.50 failed once only (its closing line reports nothing pending).
+      assertEquals(Object.keys((await readFakeIpfwTables(fake))["bw-ssh"] ?? {}), [
+        "198.51.100.7/32",
+      ]);
+    } finally {
+      assertEquals(await d.stop(), 0);
+    }
+  });
 });

@@ -348,6 +348,28 @@ Deno.test("matchLine() returns named fields lowercased", () => {
   assertEquals(o.kind === "matched" ? o.fields : o, {});
 });
 
+Deno.test("matchLine() fills a missing or empty field from its <F-ALT_…> alternative", () => {
+  const f = filter(
+    String.raw`ruser=<F-ALT_USER>\S*</F-ALT_USER> rhost=<HOST>(?: user=<F-USER>\S*</F-USER>)?$`,
+  );
+  const fieldsOf = (line: string) => {
+    const v = match(f, `${DATE} x ${line}`);
+    return v.kind === "matched" ? v.fields : v;
+  };
+  assertEquals(fieldsOf("ruser=root rhost=192.0.2.1"), { alt_user: "root", user: "root" });
+  assertEquals(fieldsOf("ruser=root rhost=192.0.2.1 user="), { alt_user: "root", user: "root" });
+  assertEquals(fieldsOf("ruser=root rhost=192.0.2.1 user=eve"), { alt_user: "root", user: "eve" });
+  assertEquals(fieldsOf("ruser= rhost=192.0.2.1"), { alt_user: "" });
+  // As in fail2ban, `_N` numbers alternatives of one name (`ALT_USER1` names "user1").
+  const numbered = filter(
+    String.raw`a=<F-ALT_USER_2>\S*</F-ALT_USER_2> b=<F-ALT_USER_1>\S*</F-ALT_USER_1> <HOST>`,
+  );
+  const v = match(numbered, `${DATE} x a=two b=one 192.0.2.2`);
+  assertEquals(v.kind === "matched" ? v.fields["user"] : v, "one");
+  const w = match(numbered, `${DATE} x a=two b= 192.0.2.2`);
+  assertEquals(w.kind === "matched" ? w.fields["user"] : w, "two");
+});
+
 Deno.test("matchLine() reports the first failregex that matches", () => {
   const f = filter(["first <HOST>$", "second <HOST>$", "<HOST>$"]);
   assertEquals((match(f, `${DATE} x second 192.0.2.1`) as { regex: number }).regex, 1);
