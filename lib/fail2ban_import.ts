@@ -465,9 +465,14 @@ export interface BuiltinCheck {
   now?: number;
 }
 
-function verdictKey(spec: ReturnType<typeof compileFilter>, line: string, now: number): string {
-  const v = matchLine(spec, line, now);
-  return v.kind === "matched" ? `m:${v.host}` : v.kind;
+/** Judges lines in order, correlating sessions when the filter has them. */
+function verdictKeys(spec: ReturnType<typeof compileFilter>, now: number) {
+  const sessions = usesSessions(spec) ? new SessionTracker() : undefined;
+  return (line: string): string => {
+    const one = matchLine(spec, line, now);
+    const v = sessions ? sessions.resolve(one) : one;
+    return v.kind === "matched" ? `m:${v.host}` : v.kind;
+  };
 }
 
 /**
@@ -497,9 +502,11 @@ export function equivalentBuiltin(
     }
     let matched = 0;
     let same = lines.length > 0;
+    const mineKey = verdictKeys(mine, now);
+    const theirKey = verdictKeys(theirs, now);
     for (const line of lines) {
-      const a = verdictKey(mine, line, now);
-      if (a !== verdictKey(theirs, line, now)) {
+      const a = mineKey(line);
+      if (a !== theirKey(line)) {
         same = false;
         break;
       }
