@@ -2,9 +2,11 @@ import { assertEquals, assertMatch, assertNotMatch, assertOk } from "./_assert.t
 import { ROOT } from "./_helpers.ts";
 import { type Config, type JailConfig, parseConfig, parseFilterFile } from "../lib/config.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { findBuiltinFilter } from "../lib/builtin_filters.ts";
 import { compileFilter, type FilterSpec, matchLine } from "../lib/filter.ts";
 import {
   checkSampleAgreement,
+  equivalentBuiltin,
   fail2banSeconds,
   formatImportProblem,
   importFail2ban,
@@ -450,4 +452,32 @@ for (const name of REQUIRED) {
 Deno.test("checkSampleAgreement throws nothing for a filter without samples", () => {
   const io = memIo({ "/f/filter.d/x.conf": "[Definition]\nfailregex = ^x <HOST>$\n" });
   assertEquals(checkSampleAgreement("/f", "x", io, () => undefined), []);
+});
+
+Deno.test("equivalentBuiltin() never takes a session filter for a one-line built-in", () => {
+  const sshd = findBuiltinFilter("sshd");
+  assertOk(sshd);
+  // The built-in's own patterns plus a connection id and two lines that only sessions use.
+  const spec: FilterSpec = {
+    ...sshd,
+    name: "sshd-with-sessions",
+    prefregex: String
+      .raw`^\s*(?:<[\w.]{1,24}> )?\S+ sshd(?:-session)?(?:\[<F-MLFID>\d+</F-MLFID>\]: |: | (?:\d+|-) \S+ - )`,
+    failregex: [
+      ...sshd.failregex,
+      String.raw`^\s*\S+ sshd\[\d+\]: <F-NOFAIL>Connection from</F-NOFAIL> <HOST> port \d+`,
+      String.raw`^\s*\S+ sshd\[\d+\]: Disconnecting: Too many authentication failures \[preauth\]$`,
+    ],
+  };
+  const failed =
+    "Mar  8 10:00:06 mx sshd[4103]: Failed password for root from 198.51.100.9 port 1 ssh2";
+  // On one-line failures both agree...
+  assertEquals(equivalentBuiltin(spec, [failed])?.name, "sshd");
+  // ...but only the session filter bans a connection whose failure line has no address.
+  const session = [
+    failed,
+    "Mar  8 10:00:07 mx sshd[4104]: Connection from 198.51.100.7 port 40001 on 192.0.2.1 port 22",
+    "Mar  8 10:00:08 mx sshd[4104]: Disconnecting: Too many authentication failures [preauth]",
+  ];
+  assertEquals(equivalentBuiltin(spec, session), undefined);
 });
