@@ -14,8 +14,15 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { ConfigError, UsageError } from "./errors.ts";
 import { compileFilter, type FilterSpec, validateFilter } from "./filter.ts";
 import { createIgnoreChecks, policyOf } from "./jail_policy.ts";
-import { readLineBatches } from "./line_source.ts";
-import { addLine, createTestRun, formatReport, reportJson, type TestRun } from "./test_report.ts";
+import { readLineBlocks } from "./line_source.ts";
+import {
+  addLine,
+  addText,
+  createTestRun,
+  formatReport,
+  reportJson,
+  type TestRun,
+} from "./test_report.ts";
 
 const HELP = `Usage: banwatch test LOG FILTER [options]
 
@@ -171,8 +178,11 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
   });
 
   const started = performance.now();
-  for await (const batch of readLineBatches(logPath)) {
-    for (const line of batch) addLine(run, line.text, now, { truncated: line.truncated });
+  for await (const blocks of readLineBlocks(logPath)) {
+    for (const block of blocks) {
+      if (block.kind === "lines") addText(run, block.text, now);
+      else addLine(run, block.line.text, now, { truncated: block.line.truncated });
+    }
   }
   const seconds = (performance.now() - started) / 1000;
 

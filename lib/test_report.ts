@@ -2,11 +2,25 @@
  * The `banwatch test` report: counts every line of a log run through a filter, classifies every
  * miss with a reason and keeps one example per class, so "0 matched" never comes without the why.
  * Pure: lines, the clock value and the ignore check come in; numbers and text go out.
+ *
+ * Reading a whole log, most lines match nothing, so addText() takes blocks of lines and two
+ * shortcuts that change no figure of the report: a line that lacks every literal a match needs
+ * (lib/prefilter.ts) is judged by its date alone, and consecutive lines that start with the same
+ * syslog date and host share one date detection (lib/date_memo.ts); such a line, once its class
+ * has an example, is counted without even being sliced out of its block.
  * @module
  */
 import type { IpAddress } from "./address.ts";
-import type { CompiledFilter, LineVerdict, NearMiss } from "./filter.ts";
+import { createDateMemo, type DateMemo, memoApplies } from "./date_memo.ts";
+import type { CompiledFilter, FoundDate, LineVerdict, NearMiss } from "./filter.ts";
 import { dateHits, explainMiss, matchLine } from "./filter.ts";
+import { forEachLine } from "./line_blocks.ts";
+import {
+  createPrefilter,
+  type LinePrefilter,
+  literalCursor,
+  prefilterRejects,
+} from "./prefilter.ts";
 import { SessionTracker, usesSessions } from "./sessions.ts";
 
 /** Why a line did not count as a failure. */
@@ -62,6 +76,17 @@ export interface TestRunOptions {
   explain?: boolean;
   /** Most distinct addresses counted in `hosts` (default 100,000; the rest count as overflow). */
   maxHosts?: number;
+  /**
+   * Judge lines that lack every literal a match needs without running matchLine() (default
+   * true; lib/prefilter.ts). The report is the same either way.
+   */
+  prefilter?: boolean;
+  /**
+   * Take a line's date from the previous line when both start with the same syslog date and
+   * host (default true, used only with auto-detected dates; lib/date_memo.ts). The report is
+   * the same either way.
+   */
+  dateMemo?: boolean;
 }
 
 /** A failure found by the run: what `--simulate` feeds to the ban decisions. */
@@ -76,8 +101,12 @@ export interface FoundFailure {
 
 /** The running totals of a test run. */
 export interface TestRun {
-  /** The filter being tested. */
+  /** The filter being tested (its date detector behind the run's date memo, when on). */
   readonly filter: CompiledFilter;
+  /** The memo in front of the filter's date detector (it also replays a date found ahead). */
+  readonly dates: DateMemo | undefined;
+  /** The literals a line needs to be worth matching, when known and on. */
+  readonly prefilter: LinePrefilter | undefined;
   /** Open connections, when the filter correlates lines (`<F-MLFID>`). */
   readonly sessions: SessionTracker | undefined;
   /** Lines read. */
@@ -116,8 +145,13 @@ export function createTestRun(
   options: TestRunOptions & { collectFailures?: boolean } = {},
 ): TestRun {
   const spec = filter.spec;
+  const prefilter = options.prefilter === false ? undefined : createPrefilter(filter);
+  const memoOn = (options.dateMemo ?? true) && memoApplies(spec.datepattern);
+  const dates = memoOn || prefilter ? createDateMemo(filter.dates, { memo: memoOn }) : undefined;
   return {
-    filter,
+    filter: dates ? { ...filter, dates } : filter,
+    dates,
+    prefilter,
     sessions: usesSessions(filter) ? new SessionTracker() : undefined,
     lines: 0,
     matched: 0,
@@ -139,19 +173,29 @@ export function createTestRun(
       keepLimit: options.keepLimit ?? 100_000,
       explain: options.explain ?? false,
       maxHosts: options.maxHosts ?? 100_000,
+      prefilter: prefilter !== undefined,
+      dateMemo: memoOn,
     },
   };
 }
 
+/**
+ * A copy of a line that does not keep alive the block of text it was sliced from (V8 slices of
+ * 13+ characters point into their parent string).
+ */
+function ownCopy(text: string): string {
+  return text.length < 13 ? text : (text + "\n").slice(0, -1);
+}
+
 function keep(list: NumberedLine[], limit: number, number: number, text: string): void {
-  if (list.length < limit) list.push({ number, text });
+  if (list.length < limit) list.push({ number, text: ownCopy(text) });
 }
 
 function miss(run: TestRun, cls: MissClass, number: number, text: string, now: number): void {
   run.missed++;
   let summary = run.misses.get(cls);
   if (!summary) {
-    summary = { count: 0, example: { number, text } };
+    summary = { count: 0, example: { number, text: ownCopy(text) } };
     if (run.options.explain && cls === "no-failregex") {
       summary.explanation = explainMiss(run.filter, text, now);
     }
@@ -161,22 +205,119 @@ function miss(run: TestRun, cls: MissClass, number: number, text: string, now: n
   if (run.options.keepMissed) keep(run.kept.missed, run.options.keepLimit, number, text);
 }
 
-/** Counts one line; returns the filter's verdict for it. */
+function stripCr(line: string): string {
+  return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
+}
+
+/**
+ * matchLine()'s verdict on a line that lacks every literal a match needs (no regex can match
+ * it: only its date decides between "no-date" and "no-failregex"), or undefined when the line
+ * must go through matchLine(). `rejected` is prefilterRejects() of the line, when known.
+ */
+function prefilteredVerdict(
+  run: TestRun,
+  text: string,
+  now: number,
+  rejected: boolean | undefined,
+): LineVerdict | undefined {
+  const prefilter = run.prefilter;
+  if (prefilter === undefined || !(rejected ?? prefilterRejects(prefilter, text))) return undefined;
+  // What matchLine() does first: strip one "\r", find the date (a throwing detector: no date).
+  const line = stripCr(text);
+  let date: FoundDate | undefined;
+  try {
+    date = run.filter.dates.find(line, now);
+  } catch {
+    date = undefined;
+  }
+  if (!date) return { kind: "missed", reason: "no-date" };
+  // The regexes see the line without its date. From the start, that is a part of the line;
+  // otherwise both sides are joined and a literal may straddle the join: let matchLine()
+  // decide, with the date already found.
+  if (
+    date.start > 0 &&
+    !prefilterRejects(prefilter, line.slice(0, date.start) + line.slice(date.end))
+  ) {
+    run.dates!.replayOnce(line, date);
+    return undefined;
+  }
+  return { kind: "missed", reason: "no-failregex", time: date.time, template: date.template };
+}
+
+/**
+ * Counts every line of a "lines" block (lib/line_blocks.ts): complete lines, each ending with
+ * "\n"; one "\r" before it is stripped, as the line splitter does.
+ */
+export function addText(run: TestRun, text: string, now: number): void {
+  const prefilter = run.prefilter;
+  if (prefilter === undefined) {
+    forEachLine(
+      text,
+      (start, end) => countLine(run, text.slice(start, end), now, false, undefined),
+    );
+    return;
+  }
+  const cursor = literalCursor(prefilter, text);
+  const dates = !run.options.keepMissed ? run.dates : undefined;
+  let summary = run.misses.get("no-failregex");
+  // forEachLine(), inlined: this loop runs once per line of the log.
+  let start = 0;
+  while (start < text.length) {
+    let nl = text.indexOf("\n", start);
+    if (nl < 0) nl = text.length;
+    const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    const rejected = cursor.rejects(start, end);
+    // The most common line, counted without slicing it: no literal, the memo knows its date
+    // (a hit counts the date), and its class already has an example.
+    if (rejected && summary !== undefined && dates?.hitAt(text, start, now) !== undefined) {
+      run.lines++;
+      run.missed++;
+      summary.count++;
+    } else {
+      countLine(run, text.slice(start, end), now, false, rejected);
+      summary ??= run.misses.get("no-failregex");
+    }
+    start = nl + 1;
+  }
+}
+
+/**
+ * Counts one line; returns the filter's verdict for it. `text` may be a slice of a larger
+ * string: what the run keeps of it is copied.
+ */
 export function addLine(
   run: TestRun,
   text: string,
   now: number,
   options: { truncated?: boolean } = {},
 ): LineVerdict {
+  return countLine(run, text, now, options.truncated ?? false, undefined);
+}
+
+function countLine(
+  run: TestRun,
+  text: string,
+  now: number,
+  truncated: boolean,
+  rejected: boolean | undefined,
+): LineVerdict {
   const number = ++run.lines;
-  if (options.truncated) {
+  if (truncated) {
     // Built-in filters anchor on the text the daemon writes at the end of the line; a cut
     // line has lost it, so matching it would let attacker text choose the address.
     run.truncated++;
     miss(run, "truncated", number, text, now);
     return { kind: "missed", reason: "no-failregex" };
   }
-  const line = matchLine(run.filter, text, now);
+  // Lines no regex can match skip matchLine() (lib/prefilter.ts); their verdict carries no
+  // session facts, so the session tracker passes it through unchanged.
+  let line = prefilteredVerdict(run, text, now, rejected);
+  if (line === undefined) {
+    // Whatever the run (or the session tracker) keeps from a matched line must not pin the
+    // block the line was sliced from.
+    text = ownCopy(text);
+    line = matchLine(run.filter, text, now);
+  }
   const verdict = run.sessions ? run.sessions.resolve(line) : line;
   switch (verdict.kind) {
     case "missed":

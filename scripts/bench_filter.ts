@@ -3,7 +3,8 @@
  * 1,000,000-line FreeBSD maillog into bench_out/ and runs, on the same file and for two admin
  * filters (postfix SASL and qpopper), `banwatch test FILE REGEX --json`, `fail2ban-regex FILE
  * REGEX` (when installed) and `LC_ALL=C grep -cE ERE FILE`. Prints wall time, lines/s, peak RSS,
- * the ratios against their targets, and checks the three match counts agree.
+ * the ratios against their targets, and checks the three match counts agree; also banwatch's
+ * fixed start-up cost (the same command on a 3-line log), the part of its wall no line costs.
  *
  *   deno run --allow-read --allow-write --allow-run --allow-env --allow-sys scripts/bench_filter.ts
  *     [--lines N] [--seed S] [--runs R] [--f2b-max-seconds S] [--f2b-prefix N]
@@ -96,6 +97,26 @@ async function runBanwatch(file: string, f: BenchFilter, runs: number): Promise<
     inner: median(inner),
     note: runs > 1 ? `median of ${runs}` : "",
   };
+}
+
+/** banwatch's fixed cost (deno start-up, module load, filter compile) on a 3-line log. */
+async function runStartup(f: BenchFilter, runs: number): Promise<number> {
+  const tiny = `${BENCH_OUT}/maillog-3.log`;
+  const file = await Deno.open(tiny, { write: true, create: true, truncate: true });
+  try {
+    await writeLines(file, generateMaillog(3, 1));
+  } finally {
+    file.close();
+  }
+  const walls: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const m = await measure(Deno.execPath(), banwatchArgs(["test", tiny, f.regex, "--json"]), {
+      env: TZ_ENV,
+    });
+    if (m.code !== 0) fail("banwatch test", m);
+    walls.push(m.wall);
+  }
+  return median(walls);
 }
 
 async function runGrep(file: string, f: BenchFilter, lines: number, runs: number): Promise<Run> {
@@ -192,7 +213,9 @@ async function main(args: string[]): Promise<number> {
     : findProgram(["/usr/bin/fail2ban-regex", "/usr/local/bin/fail2ban-regex"]);
   out(`Runs per figure: banwatch and grep ${runs} (median wall), fail2ban-regex 1`);
   out(`fail2ban-regex: ${f2b ?? "not installed (skipped)"}`);
-  out(`deno: ${Deno.version.deno}, V8 ${Deno.version.v8}; peak RSS via /usr/bin/time or VmHWM\n`);
+  out(`deno: ${Deno.version.deno}, V8 ${Deno.version.v8}; peak RSS via /usr/bin/time or VmHWM`);
+  const startup = await runStartup(FILTERS[0]!, runs);
+  out(`banwatch start-up (deno, module load, a 3-line log): ${startup.toFixed(3)} s\n`);
 
   const all: Run[] = [];
   const checks: string[][] = [["figure", "filter", "value", "target", "result"]];
@@ -293,6 +316,14 @@ async function main(args: string[]): Promise<number> {
   );
   out("\nTargets:\n");
   out(formatTable(checks));
+  const greps = all.filter((r) => r.tool === "grep").map((r) => r.wall);
+  out(
+    `\nbanwatch's start-up alone (${startup.toFixed(3)} s) is ` +
+      `${(startup / Math.max(...greps)).toFixed(1)}-${
+        (startup / Math.min(...greps)).toFixed(1)
+      }x ` +
+      `grep's wall; the rest of banwatch's wall is reading and judging the lines.`,
+  );
   if (mismatches.length > 0) {
     out("\n" + "!".repeat(72));
     out("MISMATCH: the match counts differ:");
