@@ -97,11 +97,12 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
 
   let server: ControlServer | undefined;
   let daemon: Daemon | undefined;
-  const stop = Promise.withResolvers<void>();
   let stopped = false;
+  // Ends the wait between two polls early; set only while the loop waits.
+  let wake: (() => void) | undefined;
   const onStop = () => {
     stopped = true;
-    stop.resolve();
+    wake?.();
   };
   const onHup = () => {
     daemon?.reload().catch((error) => logger.error("reload_failed", { error: String(error) }));
@@ -131,13 +132,22 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
           error: error instanceof Error ? error.message : String(error),
         });
       }
-      if (result.behind) continue;
+      if (result.behind) {
+        // Catching up: poll again at once, but let signals and the control socket in first
+        // (log reads are synchronous, so a tick may never yield to the event loop itself).
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        continue;
+      }
+      if (stopped) break;
       const wait = Math.max(0, due - performance.now());
+      // One timer and one promise per poll. Not Promise.race() with a long-lived stop promise:
+      // every race leaves a reaction on that promise until it settles (~86,400 a day).
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        stop.promise,
-        new Promise<void>((resolve) => timer = setTimeout(resolve, wait)),
-      ]);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, wait);
+      });
+      wake = undefined;
       clearTimeout(timer);
     }
     logger.info("stopping", { reason: "signal" });

@@ -331,10 +331,18 @@ export class Daemon implements ControlHandler {
       entry.owned.add(row.target);
       if (row.until > now) entry.desired.add(row.target);
     }
-    for (const { jail, desired, owned } of byTable.values()) {
+    // The tables are independent: ask the firewall about all of them at once, so the start
+    // waits for the slowest table rather than for the sum (each is a program run or two).
+    const tables = [...byTable.values()];
+    const listed = await Promise.allSettled(tables.map(async ({ jail }) => {
+      await this.#prepare(jail);
+      return await jail.backend.list(jail.config.table);
+    }));
+    for (const [i, { jail, desired, owned }] of tables.entries()) {
       try {
-        await this.#prepare(jail);
-        const actual = await jail.backend.list(jail.config.table);
+        const result = listed[i]!;
+        if (result.status === "rejected") throw result.reason;
+        const actual = result.value;
         const plan = reconcile(desired, actual, owned);
         for (const target of plan.add) this.#queueFor(jail, "add", target);
         for (const target of plan.remove) this.#queueFor(jail, "delete", target);
@@ -469,6 +477,9 @@ export class Daemon implements ControlHandler {
   async #handleBatch(path: string, rt: TailRuntime, batch: Batch): Promise<number> {
     const actions: BanAction[] = [];
     const replay = this.#options.replay ?? false;
+    // Read once per batch, not per line and jail (3M clock reads in a 1M-line catch-up, 7% of
+    // it): a batch is handled within milliseconds, and the clock only resolves dates here.
+    const wall = this.#options.now();
     for (const line of batch.lines) {
       const text = line.text;
       // A cut line lost the text the filters anchor on at its end: never match it.
@@ -486,7 +497,6 @@ export class Daemon implements ControlHandler {
         continue;
       }
       for (const jail of rt.jails) {
-        const wall = this.#options.now();
         // The wall clock resolves year-less dates; the replay clock only orders events.
         const verdict = matchLine(jail.filter, text, wall);
         const v = jail.sessions ? jail.sessions.resolve(verdict) : verdict;

@@ -657,7 +657,7 @@ async function benchIdle(seconds: number, seed: number): Promise<void> {
     });
     const rssMb = (mem?.rssKb ?? Infinity) * 1024 / 1e6;
     record({
-      id: "e",
+      id: "d",
       name: "RSS idle (5 jails)",
       value: megabytes(mem?.rssKb),
       target: "< 64 MB",

@@ -2,17 +2,19 @@
  * FreeBSD ipfw(8) lookup tables: pure argv builders and the backend.
  *
  * Batching: several changes go to ONE `ipfw -q table T add k 0 k 0 ...` (or `delete k k ...`)
- * per table and operation, cut into chunks of {@link IPFW_BATCH_SIZE} entries, rather than a
- * command file (`ipfw -q /path/file`). Why argv and not a file:
+ * per table and operation, cut into chunks of at most {@link IPFW_ARGV_BYTES} bytes of argument
+ * strings, rather than a command file (`ipfw -q /path/file`). Why argv and not a file:
  * - the argv grammar, `-q` and the exit codes of `table add|delete` are what
  *   freebsd.md §2.2/§2.4 documents; the file mode is not covered there;
  * - a command file stops at its first failing line (ipfw's err() exits the process, e.g. a
  *   delete on a missing table, exit 65), whereas a non-atomic multi-entry `add` still applies
  *   every other entry;
  * - no temporary file to create, protect and remove on a root daemon.
- * 1,000 entries of at most 46 bytes ("ffff:...:ffff/128" NUL "0" NUL) stay under 46 KB, far
- * below ARG_MAX (256 KB, 512 KB on 64-bit FreeBSD 13+); 20,000 bans take 20 invocations.
- * `ipfwBatchSize` in the options changes the chunk size.
+ * FreeBSD's execve() charges the argument and environment strings, NUL included, against ARG_MAX
+ * (256 KiB; 512 KiB on 64-bit FreeBSD 13+); a chunk's strings stay under 192 KiB, leaving 64 KiB
+ * for the environment. An IPv4 entry takes ~17 bytes (`203.0.113.5/32` NUL `0` NUL), an IPv6 one
+ * at most 46, so 20,000 IPv4 bans take 2 invocations (fork+exec is what a big batch costs).
+ * `ipfwBatchSize` in the options also caps the entries per chunk.
  *
  * Keys are passed as canonical CIDR texts (validated with parseCidr; ipfw would treat anything
  * else as a hostname). IPv4-compatible IPv6 keys (::a.b.c.d) are skipped with a warning
@@ -28,10 +30,17 @@ import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
 export const IPFW_DEFAULT_PATH = "/sbin/ipfw";
 
 /**
- * Entries per ipfw invocation: at most ~184 KB of argv even when all are IPv6, under FreeBSD's
- * 256 KiB ARG_MAX, so restoring 20,000 bans takes 5 program runs.
+ * Entries per pfctl invocation (pf.ts): at most ~184 KB of argv even when all are IPv6, under
+ * FreeBSD's 256 KiB ARG_MAX. ipfw cuts its chunks by bytes instead ({@link IPFW_ARGV_BYTES}).
  */
 export const IPFW_BATCH_SIZE = 4000;
+
+/**
+ * Bytes of argument strings (each with its NUL) per ipfw invocation, program path and the
+ * `-q table T add` words included: 192 KiB, under FreeBSD's 256 KiB ARG_MAX with room for the
+ * environment.
+ */
+export const IPFW_ARGV_BYTES: number = 192 * 1024;
 
 /** Default seconds before a firewall program is killed. */
 export const DEFAULT_FIREWALL_TIMEOUT = 30;
@@ -174,6 +183,34 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/**
+ * Splits argv words into chunks of at most `size` words whose strings (`perWord` bytes each on
+ * top of their UTF-8 length and NUL) fit in `budget` bytes; a word never shares a chunk it
+ * would overflow, and a chunk holds at least one word.
+ */
+export function chunkArgv(
+  words: readonly string[],
+  options: { budget: number; perWord: number; size?: number },
+): string[][] {
+  const size = options.size ?? Infinity;
+  const out: string[][] = [];
+  let current: string[] = [];
+  let used = 0;
+  for (const word of words) {
+    // CIDR texts are ASCII: length is the byte count.
+    const bytes = word.length + 1 + options.perWord;
+    if (current.length > 0 && (used + bytes > options.budget || current.length >= size)) {
+      out.push(current);
+      current = [];
+      used = 0;
+    }
+    current.push(word);
+    used += bytes;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
 /** Why ipfw would refuse a canonical key: IPv4-compatible IPv6 (::a.b.c.d), else undefined. */
 export function ipfwRejectReason(canonical: string): string | undefined {
   const cidr = parseCidr(canonical);
@@ -197,22 +234,27 @@ export interface IpfwStep {
 }
 
 /**
- * The ipfw invocations for a batch: per table, deletes then adds, each chunked.
+ * The ipfw invocations for a batch: per table, deletes then adds, each chunked so that its
+ * argument strings fit in `argvBytes` (default {@link IPFW_ARGV_BYTES}).
  * @param changes the batch
- * @param options chunk size (default {@link IPFW_BATCH_SIZE})
+ * @param options `batchSize` caps the entries per invocation (default: bytes only)
  */
 export function planIpfw(
   changes: readonly FirewallChange[],
-  options: { batchSize?: number } = {},
+  options: { batchSize?: number; argvBytes?: number } = {},
 ): { steps: IpfwStep[]; skipped: SkippedChange[] } {
-  const size = options.batchSize ?? IPFW_BATCH_SIZE;
   const { groups, skipped } = groupChanges(changes, { reject: ipfwRejectReason });
   const steps: IpfwStep[] = [];
   for (const group of groups) {
-    for (const part of chunk(group.delete, size)) {
+    // The words around the keys, and the program path (PATH_MAX at most).
+    const fixed = ipfwAddArgs(group.table, []).reduce((n, w) => n + w.length + 1, 1024);
+    const budget = Math.max(0, (options.argvBytes ?? IPFW_ARGV_BYTES) - fixed);
+    const size = options.batchSize === undefined ? {} : { size: options.batchSize };
+    for (const part of chunkArgv(group.delete, { budget, perWord: 0, ...size })) {
       steps.push({ args: ipfwDeleteArgs(group.table, part), op: "delete", table: group.table });
     }
-    for (const part of chunk(group.add, size)) {
+    // Each added key is followed by its value, "0" and a NUL.
+    for (const part of chunkArgv(group.add, { budget, perWord: 2, ...size })) {
       steps.push({ args: ipfwAddArgs(group.table, part), op: "add", table: group.table });
     }
   }

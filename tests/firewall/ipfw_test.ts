@@ -4,8 +4,10 @@ import { BackendError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import {
   chunk,
+  chunkArgv,
   createIpfwBackend,
   groupChanges,
+  IPFW_ARGV_BYTES,
   ipfwAddArgs,
   ipfwCreateArgs,
   ipfwDeleteArgs,
@@ -120,6 +122,34 @@ Deno.test("planIpfw() batches 2,500 changes into 3 invocations and skips v4-comp
   assertMatch(skipped[0]?.reason ?? "", /v4-compatible/);
   assertEquals(planIpfw(changes.slice(0, 10), { batchSize: 4 }).steps.length, 3);
   assertEquals(chunk([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4], [5]]);
+});
+
+Deno.test("planIpfw() cuts chunks by argv bytes: 20,000 IPv4 adds in 2 runs, long IPv6 keys in more", () => {
+  const v4: FirewallChange[] = [];
+  const v6: FirewallChange[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    v4.push({ op: "add", table: "T", target: `203.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32` });
+    const h = (0x1000 + i).toString(16);
+    v6.push({ op: "delete", table: "T", target: `2001:db8:${h}:${h}:${h}:${h}:${h}:${h}/128` });
+  }
+  const bytes = (args: readonly string[]) =>
+    ["/sbin/ipfw", ...args].reduce((n, w) => n + w.length + 1, 0);
+  const plan4 = planIpfw(v4).steps;
+  assertEquals(plan4.length, 2);
+  assertEquals(plan4.reduce((n, s) => n + (s.args.length - 4) / 2, 0), 20_000);
+  const plan6 = planIpfw(v6).steps;
+  assertEquals(plan6.length, 5);
+  for (const step of [...plan4, ...plan6]) assertOk(bytes(step.args) <= IPFW_ARGV_BYTES);
+  // batchSize still caps the entries of a chunk
+  assertEquals(planIpfw(v4, { batchSize: 4000 }).steps.length, 5);
+  assertEquals(chunkArgv(["aa", "b", "cc", "d"], { budget: 6, perWord: 0 }), [["aa", "b"], [
+    "cc",
+    "d",
+  ]]);
+  assertEquals(chunkArgv(["toolong"], { budget: 2, perWord: 0 }), [["toolong"]]);
+  assertEquals(chunkArgv(["a", "b", "c"], { budget: 100, perWord: 2, size: 2 }), [["a", "b"], [
+    "c",
+  ]]);
 });
 
 Deno.test("parseIpfwList() reads `addr/len value` lines and skips headers, blanks and foreign keys", () => {

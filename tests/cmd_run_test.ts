@@ -1,0 +1,36 @@
+import { assertEquals, assertOk } from "./_assert.ts";
+import { saslFailure, startDaemon, withDaemonFixture } from "./_daemon.ts";
+import { createLogger } from "../lib/log.ts";
+import { openStore } from "../lib/store.ts";
+
+Deno.test("run: SIGTERM during a long catch-up stops it at once, position saved mid-file", async () => {
+  await withDaemonFixture({}, async ({ dir, log, config }) => {
+    // ~64 MB of failures two days old: each is read and matched but not counted (findtime 1h).
+    const line = saslFailure("192.0.2.1", Date.now() / 1000 - 2 * 86400);
+    const block = new TextEncoder().encode(line.repeat(Math.ceil(1024 * 1024 / line.length)));
+    const file = await Deno.open(log, { write: true, truncate: true });
+    try {
+      for (let i = 0; i < 64; i++) {
+        for (let at = 0; at < block.length;) at += await file.write(block.subarray(at));
+      }
+    } finally {
+      file.close();
+    }
+    const size = (await Deno.stat(log)).size;
+    const daemon = startDaemon(config, ["--no-socket"]);
+    await daemon.waitFor(/event=started/, 30);
+    const t0 = performance.now();
+    assertEquals(await daemon.stop("SIGTERM"), 0, daemon.stderr());
+    const took = (performance.now() - t0) / 1000;
+    assertOk(/event=stopping/.test(daemon.stderr()), daemon.stderr());
+    // The reads are synchronous: the loop must still let the signal in between two polls.
+    const store = openStore(`${dir}/state/state.db`, { logger: createLogger(), readonly: true });
+    try {
+      const offset = store.loadPositions()[0]?.offset ?? 0;
+      assertOk(offset > 0 && offset < size, `stopped at ${offset} of ${size} bytes`);
+    } finally {
+      store.close();
+    }
+    assertOk(took < 5, `stopping took ${took.toFixed(2)} s`);
+  });
+});
