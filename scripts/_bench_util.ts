@@ -72,6 +72,10 @@ export interface ProcMemory {
   hwmKb: number;
   /** Current resident set size (VmRSS). */
   rssKb: number;
+  /** Of VmRSS, anonymous memory: the process's own heap and stacks (RssAnon). */
+  anonKb: number;
+  /** Of VmRSS, pages mapped from files, mostly the runtime executable's code (RssFile). */
+  fileKb: number;
 }
 
 /**
@@ -102,7 +106,7 @@ export function readProcMemory(pid: number): ProcMemory | undefined {
   const hwmKb = field("VmHWM");
   const rssKb = field("VmRSS");
   if (!Number.isFinite(hwmKb) || !Number.isFinite(rssKb)) return undefined; // a zombie
-  return { hwmKb, rssKb };
+  return { hwmKb, rssKb, anonKb: field("RssAnon"), fileKb: field("RssFile") };
 }
 
 /** User + system CPU seconds of `pid` so far (/proc/PID/stat utime + stime). */

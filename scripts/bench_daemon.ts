@@ -662,10 +662,35 @@ async function benchIdle(seconds: number, seed: number): Promise<void> {
       value: megabytes(mem?.rssKb),
       target: "< 64 MB",
       pass: rssMb < 64,
-      note: `VmHWM ${megabytes(mem?.hwmKb)} after reading ${thousands(5000 + 1000)} lines at start`,
+      note: `${megabytes(mem?.anonKb)} anonymous + ${
+        megabytes(mem?.fileKb)
+      } mapped from files (the deno executable's code); VmHWM ${
+        megabytes(mem?.hwmKb)
+      } after reading ${thousands(5000 + 1000)} lines at start`,
     });
   } finally {
     await stopOrWarn(d, "idle");
+  }
+  // The floor: a deno process that only keeps a 1 s timer, measured the same way.
+  const script = `${dir}/bare_idle.js`;
+  await Deno.writeTextFile(script, "setInterval(() => {}, 1000);\n");
+  const bare = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--no-config", script],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await sleep(5000);
+    const mem = readProcMemory(bare.pid);
+    out(
+      `   for comparison, a bare deno process with a 1 s timer: VmRSS ${megabytes(mem?.rssKb)} (${
+        megabytes(mem?.anonKb)
+      } anonymous + ${megabytes(mem?.fileKb)} mapped from files)`,
+    );
+  } finally {
+    bare.kill("SIGKILL");
+    await bare.status;
   }
 }
 
