@@ -120,6 +120,11 @@ export interface JailStatus {
   pending: number;
   /** Tracked addresses dropped because of `max_tracked`. */
   evictions: number;
+  /**
+   * For filters that correlate lines (`<F-MLFID>`): connections remembered now, and those
+   * dropped at the 10,000 limit (lib/sessions.ts).
+   */
+  sessions?: { open: number; evicted: number };
 }
 
 /** What `status` reports. */

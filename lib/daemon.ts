@@ -821,6 +821,9 @@ export class Daemon implements ControlHandler {
         totalUnbanned: rt.totalUnbanned,
         pending,
         evictions: stats.evictions,
+        ...(rt.sessions
+          ? { sessions: { open: rt.sessions.size, evicted: rt.sessions.evictions } }
+          : {}),
       });
     }
     return {

@@ -8,7 +8,7 @@ import {
   syslogHeader,
   withDaemonFixture,
 } from "./_daemon.ts";
-import { ROOT } from "./_helpers.ts";
+import { ROOT, runCli } from "./_helpers.ts";
 
 async function tableKeys(fake: Awaited<ReturnType<typeof installFakeIpfw>>): Promise<string[]> {
   const tables = await readFakeIpfwTables(fake);
@@ -265,6 +265,11 @@ table = "bw-ssh"
       assertEquals(Object.keys((await readFakeIpfwTables(fake))["bw-ssh"] ?? {}), [
         "198.51.100.7/32",
       ]);
+      // Connection 700 never closed: still remembered; 701 and 702 were forgotten at close.
+      const status = JSON.parse((await runCli(["status", "--json", "-c", config])).stdout);
+      const jails = new Map(status.jails.map((j: { name: string }) => [j.name, j]));
+      assertEquals((jails.get("ssh") as { sessions?: unknown })?.sessions, { open: 1, evicted: 0 });
+      assertEquals((jails.get("mail") as { sessions?: unknown })?.sessions, undefined);
     } finally {
       assertEquals(await d.stop(), 0);
     }
