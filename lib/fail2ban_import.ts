@@ -10,8 +10,8 @@ import { type Cidr, parseCidr, parseIp } from "./address.ts";
 import { BUILTIN_FILTERS } from "./builtin_filters.ts";
 import { createDateDetector } from "./dates.ts";
 import { formatDuration } from "./duration.ts";
-import { compileFilter, type FilterSpec, matchLine, validateFilter } from "./filter.ts";
-import { SessionTracker, usesSessions } from "./sessions.ts";
+import { compileFilter, type FilterSpec, validateFilter } from "./filter.ts";
+import { createLineJudge } from "./sessions.ts";
 import {
   DEFAULT_SECTION,
   extractOptions,
@@ -21,6 +21,7 @@ import {
   iniGet,
   type IniIo,
   iniOptions,
+  type IniProblem,
   iniWhere,
   joinPath,
   type NameWithOptions,
@@ -39,6 +40,11 @@ export interface ImportProblem {
   readonly key: string;
   /** Why it was not converted, one line. */
   readonly message: string;
+}
+
+/** An INI syntax problem as an import problem (key "syntax"). */
+function syntaxProblem(p: IniProblem): ImportProblem {
+  return { file: p.file, line: p.line, key: "syntax", message: p.message };
 }
 
 /** Formats a problem as `file:line: key: not converted: why`. */
@@ -218,12 +224,7 @@ export function readFail2banFilter(
   const { name, options: filterOptions } = typeof ref === "string" ? parseFilterRef(ref) : ref;
   const key = `filter.${name}`;
   const cfg = readIniConfig(joinPath(basedir, "filter.d"), name, io);
-  const problems: ImportProblem[] = cfg.problems.map((p) => ({
-    file: p.file,
-    line: p.line,
-    key: "syntax",
-    message: p.message,
-  }));
+  const problems: ImportProblem[] = cfg.problems.map(syntaxProblem);
   if (cfg.files.length === 0) {
     problems.push({
       file: joinPath(basedir, `filter.d/${name}.conf`),
@@ -465,12 +466,11 @@ export interface BuiltinCheck {
   now?: number;
 }
 
-/** Judges lines in order, correlating sessions when the filter has them. */
+/** Judges lines in order (sessions correlated) and names each verdict. */
 function verdictKeys(spec: ReturnType<typeof compileFilter>, now: number) {
-  const sessions = usesSessions(spec) ? new SessionTracker() : undefined;
+  const judge = createLineJudge(spec);
   return (line: string): string => {
-    const one = matchLine(spec, line, now);
-    const v = sessions ? sessions.resolve(one) : one;
+    const v = judge(line, now);
     return v.kind === "matched" ? `m:${v.host}` : v.kind;
   };
 }
@@ -1054,12 +1054,7 @@ export function importFail2ban(
   options: ImportOptions = {},
 ): ImportResult {
   const cfg = readIniConfig(basedir, "jail", io);
-  const problems: ImportProblem[] = cfg.problems.map((p) => ({
-    file: p.file,
-    line: p.line,
-    key: "syntax",
-    message: p.message,
-  }));
+  const problems: ImportProblem[] = cfg.problems.map(syntaxProblem);
   if (cfg.files.length === 0) {
     problems.push({
       file: joinPath(basedir, "jail.conf"),
@@ -1414,15 +1409,14 @@ export function checkSampleAgreement(
     let auto: ReturnType<typeof createDateDetector> | undefined;
     let agree = 0;
     // fail2ban's test feeds the sample lines in order to one filter: sessions span lines.
-    const sessions = compiled && usesSessions(compiled) ? new SessionTracker() : undefined;
+    const judge = compiled && createLineJudge(compiled);
     for (const sample of group.lines) {
       let got = "error";
       let ok = false;
       let reason: SkipReason | undefined;
-      if (compiled) {
+      if (judge) {
         try {
-          const line = matchLine(compiled, sample.line, now);
-          const v = sessions ? sessions.resolve(line) : line;
+          const v = judge(sample.line, now);
           if (v.kind === "matched") {
             got = v.host;
             ok = sample.match &&

@@ -207,8 +207,8 @@ export interface CompiledRegex {
   readonly translated: TranslatedPattern;
   /** The compiled regex (not global, not sticky: no lastIndex state). */
   readonly regex: RegExp;
-  /** A substring every match must contain (cheap pre-check), if one is known. */
-  readonly literal: string | undefined;
+  /** Texts one of which every match contains (cheap pre-check; {@link requiredLiterals}). */
+  readonly literals: readonly string[] | undefined;
 }
 
 /** A filter ready to match lines; its date detector is stateful (template hits). */
@@ -1139,22 +1139,73 @@ export function patternBranches(nodes: readonly PatternNode[]): PatternNode[][] 
   return branches;
 }
 
-/** The longest run of literal text every match must contain (top level, no alternation). */
-function requiredLiteral(t: TranslatedPattern): string | undefined {
-  if (t.flags.includes("i") || t.nodes.some((n) => n.type === "alternation")) return undefined;
+function hasConditional(nodes: readonly PatternNode[]): boolean {
+  return nodes.some((n) => n.type === "conditional" || hasConditional(n.children));
+}
+
+/** The longest required literal of one top-level branch, or "" when there is none. */
+function branchLiteral(nodes: readonly PatternNode[]): string {
   let best = "";
   let run = "";
-  for (const n of t.nodes) {
-    if (n.literal !== undefined && n.quantifier === undefined) {
-      run += n.literal;
+  for (const n of nodes) {
+    const lit = (n.type === "literal" || n.type === "escape") ? n.literal : undefined;
+    if (lit !== undefined && lit !== "" && n.quantifier === undefined) {
+      run += lit;
       continue;
     }
-    if (n.literal !== undefined && n.quantifier && n.quantifier.min >= 1) run += n.literal;
+    if (lit !== undefined && lit !== "" && n.quantifier !== undefined && n.quantifier.min >= 1) {
+      run += lit.repeat(Math.min(n.quantifier.min, 64));
+      if (run.length > best.length) best = run;
+      // Its last repetition is immediately followed by what comes next.
+      run = lit;
+      continue;
+    }
     if (run.length > best.length) best = run;
     run = "";
   }
-  if (run.length > best.length) best = run;
-  return best.length >= 3 ? best : undefined;
+  return run.length > best.length ? run : best;
+}
+
+/**
+ * Texts one of which every match of the pattern contains (one per top-level branch), or
+ * undefined when no such literal is known. Conservative:
+ * - only the top-level sequence of a pattern is read (nothing inside groups, tags, classes or
+ *   lookarounds: a scoped `(?i:…)` or an alternation may hide there);
+ * - a top-level alternation gives one literal per branch (a match contains one of them), and
+ *   no literal at all when one branch has none;
+ * - a run is made of consecutive unquantified literal atoms (`a`, `\[`, `\x41`, `\n`); a literal
+ *   atom repeated at least `n` times (`a{2,}`, `a+`) ends the run with its `n` copies and
+ *   starts the next one with a single copy; anything else (classes, `.`, anchors, which may
+ *   also swallow blanks, groups, tags, backreferences) ends the run;
+ * - a pattern with a case-insensitive flag or a conditional `(?(g)…)` anywhere gives nothing.
+ * @param t a translated pattern (CompiledRegex.translated)
+ */
+export function requiredLiterals(t: TranslatedPattern): string[] | undefined {
+  if (t.flags.includes("i") || hasConditional(t.nodes)) return undefined;
+  const branches: PatternNode[][] = [[]];
+  for (const n of t.nodes) {
+    if (n.type === "alternation") branches.push([]);
+    else branches[branches.length - 1]!.push(n);
+  }
+  const out: string[] = [];
+  for (const b of branches) {
+    const lit = branchLiteral(b);
+    if (lit === "") return undefined;
+    if (!out.includes(lit)) out.push(lit);
+  }
+  return out;
+}
+
+/**
+ * True when `text` contains one of `literals`.
+ * @param text the text to search
+ * @param literals from {@link requiredLiterals}
+ */
+export function containsAny(text: string, literals: readonly string[]): boolean {
+  for (let i = 0; i < literals.length; i++) {
+    if (text.indexOf(literals[i]!) >= 0) return true;
+  }
+  return false;
 }
 
 function shorten(pattern: string): string {
@@ -1228,7 +1279,7 @@ function compileRegex(
       { cause: e },
     );
   }
-  return { pattern, translated: t, regex, literal: requiredLiteral(t) };
+  return { pattern, translated: t, regex, literals: requiredLiterals(t) };
 }
 
 interface CompileOutcome {
@@ -1386,7 +1437,7 @@ function findFailure(
   const list = filter.failregex;
   for (let i = 0; i < list.length; i++) {
     const r = list[i]!;
-    if (r.literal !== undefined && subject.indexOf(r.literal) < 0) continue;
+    if (r.literals !== undefined && !containsAny(subject, r.literals)) continue;
     const m = r.regex.exec(subject);
     if (m) return { index: i, m };
   }
@@ -1397,20 +1448,34 @@ function findIgnore(filter: CompiledFilter, subject: string): number {
   const list = filter.ignoreregex;
   for (let i = 0; i < list.length; i++) {
     const r = list[i]!;
-    if (r.literal !== undefined && subject.indexOf(r.literal) < 0) continue;
+    if (r.literals !== undefined && !containsAny(subject, r.literals)) continue;
     if (r.regex.test(subject)) return i;
   }
   return -1;
 }
 
-function matchLineUnsafe(filter: CompiledFilter, line: string, now: number): LineVerdict {
+/**
+ * What matchLine() does first: the line without one trailing "\r", and the date the filter's
+ * detector finds in it (undefined when none, or when the detector throws).
+ * @param filter the compiled filter (its date detector counts the hit)
+ * @param line one log line without its "\n"
+ * @param now epoch seconds
+ */
+export function findLineDate(
+  filter: CompiledFilter,
+  line: string,
+  now: number,
+): { text: string; date: FoundDate | undefined } {
   const text = stripCr(line);
-  let date: FoundDate | undefined;
   try {
-    date = filter.dates.find(text, now);
+    return { text, date: filter.dates.find(text, now) };
   } catch {
-    date = undefined;
+    return { text, date: undefined };
   }
+}
+
+function matchLineUnsafe(filter: CompiledFilter, line: string, now: number): LineVerdict {
+  const { text, date } = findLineDate(filter, line, now);
   if (!date) return { kind: "missed", reason: "no-date" };
   const time = date.time;
   const template = date.template;

@@ -24,7 +24,7 @@
  */
 
 import { parseIp } from "./address.ts";
-import type { CompiledFilter, LineVerdict, SessionFacts } from "./filter.ts";
+import { type CompiledFilter, type LineVerdict, matchLine, type SessionFacts } from "./filter.ts";
 
 /** Limits of a {@link SessionTracker}. */
 export interface SessionLimits {
@@ -53,6 +53,21 @@ export function usesSessions(filter: CompiledFilter): boolean {
   const all = [...filter.failregex, ...filter.ignoreregex];
   if (filter.prefregex) all.push(filter.prefregex);
   return all.some((r) => r.translated.fields.includes("mlfid"));
+}
+
+/**
+ * Judges lines in order as fail2ban does: matchLine(), with sessions correlated when the filter
+ * has them (a fresh {@link SessionTracker} per judge).
+ * @param filter the compiled filter
+ */
+export function createLineJudge(
+  filter: CompiledFilter,
+): (line: string, now: number) => LineVerdict {
+  const sessions = usesSessions(filter) ? new SessionTracker() : undefined;
+  return (line, now) => {
+    const verdict = matchLine(filter, line, now);
+    return sessions ? sessions.resolve(verdict) : verdict;
+  };
 }
 
 /** The open connections of one filter (one per jail, or per `banwatch test` run). */

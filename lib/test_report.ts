@@ -12,8 +12,8 @@
  */
 import type { IpAddress } from "./address.ts";
 import { createDateMemo, type DateMemo, memoApplies } from "./date_memo.ts";
-import type { CompiledFilter, FoundDate, LineVerdict, NearMiss } from "./filter.ts";
-import { dateHits, explainMiss, matchLine } from "./filter.ts";
+import type { CompiledFilter, LineVerdict, NearMiss } from "./filter.ts";
+import { dateHits, explainMiss, findLineDate, matchLine } from "./filter.ts";
 import { forEachLine } from "./line_blocks.ts";
 import {
   createPrefilter,
@@ -205,10 +205,6 @@ function miss(run: TestRun, cls: MissClass, number: number, text: string, now: n
   if (run.options.keepMissed) keep(run.kept.missed, run.options.keepLimit, number, text);
 }
 
-function stripCr(line: string): string {
-  return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
-}
-
 /**
  * matchLine()'s verdict on a line that lacks every literal a match needs (no regex can match
  * it: only its date decides between "no-date" and "no-failregex"), or undefined when the line
@@ -222,14 +218,7 @@ function prefilteredVerdict(
 ): LineVerdict | undefined {
   const prefilter = run.prefilter;
   if (prefilter === undefined || !(rejected ?? prefilterRejects(prefilter, text))) return undefined;
-  // What matchLine() does first: strip one "\r", find the date (a throwing detector: no date).
-  const line = stripCr(text);
-  let date: FoundDate | undefined;
-  try {
-    date = run.filter.dates.find(line, now);
-  } catch {
-    date = undefined;
-  }
+  const { text: line, date } = findLineDate(run.filter, text, now);
   if (!date) return { kind: "missed", reason: "no-date" };
   // The regexes see the line without its date. From the start, that is a part of the line;
   // otherwise both sides are joined and a literal may straddle the join: let matchLine()

@@ -1,12 +1,12 @@
 import { assertEquals, assertOk } from "./_assert.ts";
 import { findBuiltinFilter } from "../lib/builtin_filters.ts";
-import { compileFilter, type FilterSpec, translatePattern } from "../lib/filter.ts";
 import {
-  createPrefilter,
-  literalCursor,
-  prefilterRejects,
+  compileFilter,
+  type FilterSpec,
   requiredLiterals,
-} from "../lib/prefilter.ts";
+  translatePattern,
+} from "../lib/filter.ts";
+import { createPrefilter, literalCursor, prefilterRejects } from "../lib/prefilter.ts";
 
 function literals(pattern: string): string[] | undefined {
   return requiredLiterals(translatePattern(pattern));

@@ -30,12 +30,6 @@ import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
 export const IPFW_DEFAULT_PATH = "/sbin/ipfw";
 
 /**
- * Entries per pfctl invocation (pf.ts): at most ~184 KB of argv even when all are IPv6, under
- * FreeBSD's 256 KiB ARG_MAX. ipfw cuts its chunks by bytes instead ({@link IPFW_ARGV_BYTES}).
- */
-export const IPFW_BATCH_SIZE = 4000;
-
-/**
  * Bytes of argument strings (each with its NUL) per ipfw invocation, program path and the
  * `-q table T add` words included: 192 KiB, under FreeBSD's 256 KiB ARG_MAX with room for the
  * environment.

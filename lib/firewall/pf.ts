@@ -16,8 +16,14 @@
 import { parseCidr } from "../address.ts";
 import { BackendError } from "../errors.ts";
 import type { RunResult } from "../exec.ts";
-import { chunk, DEFAULT_FIREWALL_TIMEOUT, groupChanges, IPFW_BATCH_SIZE } from "./ipfw.ts";
+import { chunk, DEFAULT_FIREWALL_TIMEOUT, groupChanges } from "./ipfw.ts";
 import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
+
+/**
+ * Entries per pfctl invocation: at most ~184 KB of argv even when all are IPv6, under FreeBSD's
+ * 256 KiB ARG_MAX.
+ */
+export const PF_BATCH_SIZE = 4000;
 
 /** Where pfctl lives on FreeBSD. */
 export const PFCTL_DEFAULT_PATH = "/sbin/pfctl";
@@ -92,12 +98,12 @@ export function createPfBackend(options: BackendOptions): Backend {
       }
       let first: BackendError | undefined;
       for (const group of groups) {
-        for (const part of chunk(group.delete, IPFW_BATCH_SIZE)) {
+        for (const part of chunk(group.delete, PF_BATCH_SIZE)) {
           const args = pfDeleteArgs(group.table, part);
           const r = await run(args);
           if (r.code !== 0 && !missingTable(r)) first ??= fail(args, r);
         }
-        for (const part of chunk(group.add, IPFW_BATCH_SIZE)) {
+        for (const part of chunk(group.add, PF_BATCH_SIZE)) {
           const args = pfAddArgs(group.table, part);
           const r = await run(args);
           if (r.code !== 0) first ??= fail(args, r);
