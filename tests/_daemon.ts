@@ -4,6 +4,7 @@
  * @module
  */
 import { RUN_FLAGS } from "../scripts/flags.ts";
+import { syslogHeader as header } from "../scripts/gen_maillog.ts";
 import { ROOT } from "./_helpers.ts";
 import { type FakeIpfw, installFakeIpfw } from "./_fake_ipfw.ts";
 
@@ -82,14 +83,9 @@ export function startDaemon(config: string, extraArgs: readonly string[] = []): 
   };
 }
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
 /** An RFC 3164 syslog header for `seconds` (UTC), e.g. `Nov  3 20:04:17 mx`. */
 export function syslogHeader(seconds: number, host = "mx"): string {
-  const d = new Date(seconds * 1000);
-  const day = String(d.getUTCDate()).padStart(2, " ");
-  const time = d.toISOString().slice(11, 19);
-  return `${MONTHS[d.getUTCMonth()]} ${day} ${time} ${host}`;
+  return header(seconds, host);
 }
 
 /** A postfix SASL failure line for `addr` at `seconds`. */

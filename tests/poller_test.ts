@@ -10,6 +10,7 @@ import {
   type SavedPosition,
 } from "../lib/poller.ts";
 import { assertEquals, assertMatch, assertOk, assertRejects } from "./_assert.ts";
+import { createRng } from "../scripts/stress/_common_a.ts";
 
 const enc = new TextEncoder();
 
@@ -490,19 +491,6 @@ Deno.test("LogTail.open() starts the new file at 0 with a warning when .0 is gon
   });
 });
 
-/** A seeded pseudo-random source (mulberry32), so a failing storm can be replayed. */
-function seededRandom(seed: number): { next(): number; int(lo: number, hi: number): number } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)) };
-}
-
 /**
  * syslogd writing sequence-numbered lines and newsyslog rotating its log (freebsd.md §4.3):
  * shift `.N` to `.N+1` (`keep` uncompressed names; or, with `compress`, the previous `.0` is
@@ -595,7 +583,7 @@ for (const compress of [false, true]) {
     const maxBetween = compress ? 2 : 3;
     for (const seed of [1, 2, 3, 4]) {
       await withDir(async (dir, logs) => {
-        const rng = seededRandom(seed);
+        const rng = createRng(seed);
         const storm = new Storm(`${dir}/maillog`, 7, compress);
         await storm.start();
         const tail = new LogTail(storm.log, tailOptions(logs));
@@ -646,7 +634,7 @@ Deno.test("LogTail resumes exactly once after kill -9 at any moment of a rotatio
   let crashes = 0;
   for (const seed of [11, 12, 13, 14, 15]) {
     await withDir(async (dir, logs) => {
-      const rng = seededRandom(seed);
+      const rng = createRng(seed);
       const storm = new Storm(`${dir}/maillog`, 16, false);
       await storm.start();
       const dropped: LogTail[] = []; // killed tails: never closed until the end of the test

@@ -6,6 +6,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { RUN_FLAGS } from "../flags.ts";
+import { mulberry32, syslogHeader as header } from "../gen_maillog.ts";
 
 /** One figure of `deno task stress`. */
 export interface StressResult {
@@ -42,14 +43,7 @@ export interface Rng {
 
 /** Creates a seeded {@link Rng}. */
 export function createRng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return { next, int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)) };
 }
 
@@ -96,13 +90,9 @@ export function sharedAddress(i: number): string {
   return `100.${64 + (n >>> 16)}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
 /** An RFC 3164 syslog header for `seconds` (UTC), e.g. `Nov  3 20:04:17 mx`. */
 export function syslogHeader(seconds: number, host = "mx"): string {
-  const d = new Date(seconds * 1000);
-  const day = String(d.getUTCDate()).padStart(2, " ");
-  return `${MONTHS[d.getUTCMonth()]} ${day} ${d.toISOString().slice(11, 19)} ${host}`;
+  return header(seconds, host);
 }
 
 /** A postfix SASL failure of `addr`; `tag` makes the line unique (it ends up as sasl_username). */

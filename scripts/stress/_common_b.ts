@@ -5,6 +5,7 @@
  * @module
  */
 import { RUN_FLAGS } from "../flags.ts";
+import { syslogHeader as header } from "../gen_maillog.ts";
 import { type ControlRequest, type ControlResponse, formatRequest } from "../../lib/control.ts";
 import { sendRequest } from "../../lib/control_client.ts";
 
@@ -366,13 +367,9 @@ export async function until(
   return await probe();
 }
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
 /** An RFC 3164 header for `seconds` (UTC), e.g. `Nov  3 20:04:17 mx`. */
 export function syslogHeader(seconds: number, host = "mx"): string {
-  const d = new Date(seconds * 1000);
-  const day = String(d.getUTCDate()).padStart(2, " ");
-  return `${MONTHS[d.getUTCMonth()]} ${day} ${d.toISOString().slice(11, 19)} ${host}`;
+  return header(seconds, host);
 }
 
 /** A postfix SASL LOGIN failure line (with its newline) for `addr` at `seconds`. */

@@ -10,6 +10,7 @@
  */
 import { parseConfig } from "../../lib/config.ts";
 import { ConfigError } from "../../lib/errors.ts";
+import { mulberry32 } from "../gen_maillog.ts";
 import {
   control,
   globalSection,
@@ -24,18 +25,6 @@ import {
   type StressResult,
   withTempDir,
 } from "./_common_b.ts";
-
-/** A deterministic PRNG (mulberry32) returning floats in [0, 1). */
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A seed configuration: its name and bytes. */
 export interface SeedConfig {
@@ -224,7 +213,7 @@ function valueLines(lines: readonly string[]): number[] {
 
 /** Applies 1..3 random mutations (deterministic for `seed`) to `text`. */
 export function mutate(text: string, seed: number): Mutation {
-  const rnd = createRandom(seed);
+  const rnd = mulberry32(seed);
   const hows: string[] = [];
   let bytes: Uint8Array = ENCODER.encode(text);
   const steps = 1 + Math.floor(rnd() * 3);
