@@ -33,6 +33,22 @@ function tailOptions(logs: string[], extra: Partial<LogTailOptions> = {}): LogTa
   };
 }
 
+/** A tail on `path` opened from `saved` (or the start), given to `fn`, then closed. */
+async function withTail<T>(
+  path: string,
+  logs: string[],
+  fn: (tail: LogTail) => Promise<T>,
+  saved?: SavedPosition,
+): Promise<T> {
+  const tail = new LogTail(path, tailOptions(logs));
+  try {
+    await tail.open(saved);
+    return await fn(tail);
+  } finally {
+    tail.close();
+  }
+}
+
 async function append(path: string, text: string): Promise<void> {
   await Deno.writeTextFile(path, text, { append: true });
 }
@@ -401,29 +417,15 @@ Deno.test("LogTail.open() resumes from a saved position on the same inode", asyn
     const log = `${dir}/maillog`;
     await Deno.writeTextFile(log, "a\nb\n");
     const seen: Batch[] = [];
-    const first = new LogTail(log, tailOptions(logs));
-    try {
-      await first.open();
-      await pollTexts(first, seen);
-    } finally {
-      first.close();
-    }
+    await withTail(log, logs, (first) => pollTexts(first, seen));
     await append(log, "c\n");
-    const second = new LogTail(log, tailOptions(logs));
-    try {
-      await second.open(lastPosition(seen));
+    await withTail(log, logs, async (second) => {
       assertEquals(await pollN(second, 2), ["c"]);
-    } finally {
-      second.close();
-    }
+    }, lastPosition(seen));
     // a saved offset beyond the end of the same file means it was truncated
-    const third = new LogTail(log, tailOptions(logs));
-    try {
-      await third.open({ ...lastPosition(seen), offset: 1000 });
+    await withTail(log, logs, async (third) => {
       assertEquals(await pollTexts(third), ["a", "b", "c"]);
-    } finally {
-      third.close();
-    }
+    }, { ...lastPosition(seen), offset: 1000 });
   });
 });
 
@@ -432,19 +434,11 @@ Deno.test("LogTail.open() finishes an uncompressed .0 rotated while stopped, the
     const log = `${dir}/maillog`;
     await Deno.writeTextFile(log, "a\nb\n");
     const seen: Batch[] = [];
-    const first = new LogTail(log, tailOptions(logs));
-    try {
-      await first.open();
-      await pollTexts(first, seen);
-    } finally {
-      first.close();
-    }
+    await withTail(log, logs, (first) => pollTexts(first, seen));
     await append(log, "c before rotation\n");
     await newsyslogRotate(log, "Apr  4 00:00:00");
     await append(log, "n1\n");
-    const second = new LogTail(log, tailOptions(logs));
-    try {
-      await second.open(lastPosition(seen));
+    await withTail(log, logs, async (second) => {
       assertEquals(await pollN(second, 4), [
         "c before rotation",
         "Apr  4 00:00:00 host newsyslog[1]: logfile turned over",
@@ -453,9 +447,7 @@ Deno.test("LogTail.open() finishes an uncompressed .0 rotated while stopped, the
       ]);
       assertEquals(second.position?.ino, await inode(log));
       assertOk(!logs.some((l) => /event=log_rotated_while_stopped/.test(l)));
-    } finally {
-      second.close();
-    }
+    }, lastPosition(seen));
   });
 });
 
@@ -464,19 +456,11 @@ Deno.test("LogTail.open() starts the new file at 0 with a warning when .0 is gon
     const log = `${dir}/maillog`;
     await Deno.writeTextFile(log, "a\n");
     const seen: Batch[] = [];
-    const first = new LogTail(log, tailOptions(logs));
-    try {
-      await first.open();
-      await pollTexts(first, seen);
-    } finally {
-      first.close();
-    }
+    await withTail(log, logs, (first) => pollTexts(first, seen));
     await newsyslogRotate(log, "May  5 00:00:00");
     await compressDotZero(log);
     await append(log, "n1\n");
-    const second = new LogTail(log, tailOptions(logs));
-    try {
-      await second.open(lastPosition(seen));
+    await withTail(log, logs, async (second) => {
       assertEquals(await pollN(second, 2), [
         "May  5 00:00:00 host newsyslog[1]: logfile turned over",
         "n1",
@@ -485,9 +469,7 @@ Deno.test("LogTail.open() starts the new file at 0 with a warning when .0 is gon
         logs.filter((l) => /level=warn event=log_rotated_while_stopped/.test(l)).length,
         1,
       );
-    } finally {
-      second.close();
-    }
+    }, lastPosition(seen));
   });
 });
 
