@@ -12,6 +12,7 @@ import { type ControlServer, serveControl } from "./control.ts";
 import { Daemon } from "./daemon.ts";
 import { UsageError } from "./errors.ts";
 import { createRunner } from "./exec.ts";
+import { compactHeap, createCompactionPolicy } from "./heap.ts";
 import { createLogger, type LogLevel } from "./log.ts";
 import { DEFAULT_CONFIG_PATH as DEFAULT_CONFIG } from "./cmd_control.ts";
 
@@ -121,6 +122,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
       jails: options.config.jails.filter((j) => j.enabled).length,
       socket: server?.path,
     });
+    const compaction = createCompactionPolicy();
     while (!stopped) {
       // The next poll is due one interval after this one started, not after it ended.
       const due = performance.now() + daemon.pollInterval * 1000;
@@ -139,6 +141,16 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
         continue;
       }
       if (stopped) break;
+      if (compaction.afterPoll(result.lines, result.behind, performance.now())) {
+        const done = compactHeap();
+        if (done) {
+          logger.debug("heap_compacted", {
+            heap_before: done.heapTotalBefore,
+            heap_after: done.heapTotalAfter,
+            ms: Math.round(done.ms),
+          });
+        }
+      }
       const wait = Math.max(0, due - performance.now());
       // One timer and one promise per poll. Not Promise.race() with a long-lived stop promise:
       // every race leaves a reaction on that promise until it settles (~86,400 a day).

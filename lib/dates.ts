@@ -45,7 +45,7 @@
  * Time zone: a date with an explicit zone (`Z`, `+0900`, `UTC`, `GMT`) uses it. Others
  * (including zone names other than UTC/GMT, such as `PDT`) are read in the detector's
  * `timezone`: "UTC", an IANA name (DST-correct) or a fixed `+0900`/`-05:00`; default "local" =
- * `Intl.DateTimeFormat().resolvedOptions().timeZone` (follows `TZ`). A wall time that does not
+ * the host's zone as `Date` sees it (follows `TZ`, else /etc/localtime; DST-correct). A wall time that does not
  * exist (DST gap) is moved forward by the gap; a repeated wall time (DST end) takes the earlier
  * instant (Temporal's "compatible" rule).
  *
@@ -213,8 +213,13 @@ function ianaZone(name: string): Zone {
     }
     return daysFromCivil(y, mo, d) * DAY + h * 3600 + mi * 60 + s - t;
   };
+  return memoZone(raw);
+}
+
+/** A zone from a function giving the offset in force at a UTC instant (seconds east). */
+function memoZone(raw: (t: number) => number): Zone {
   // Offsets memoised per UTC hour (when constant over that hour) and per wall-clock hour
-  // (when no transition is near); Intl is only called on a cache miss.
+  // (when no transition is near); `raw` is only called on a cache miss.
   const byUtcHour = new Map<number, number>();
   const byWallHour = new Map<number, number>();
   const offsetAt = (t: number): number => {
@@ -256,9 +261,13 @@ function ianaZone(name: string): Zone {
   return { offsetAt, wallToUtc };
 }
 
-function localZoneName(): string {
-  const name = new Intl.DateTimeFormat().resolvedOptions().timeZone;
-  return name ? name : "UTC";
+/**
+ * The host's own zone (`TZ`, else /etc/localtime), read through Date's local-time offset
+ * rather than by asking Intl for the zone's name: that loads ICU's locale and formatting data,
+ * about 5 MB of a daemon's resident memory, for nothing Date does not know.
+ */
+function localZone(): Zone {
+  return memoZone((t) => -new Date(t * 1000).getTimezoneOffset() * 60);
 }
 
 function resolveZone(spec: string | undefined): Zone {
@@ -273,10 +282,7 @@ function resolveZone(spec: string | undefined): Zone {
     }
     return fixedZone(off);
   }
-  if (text === "local") {
-    const name = localZoneName();
-    return name === "UTC" || name === "Etc/UTC" ? fixedZone(0) : ianaZone(name);
-  }
+  if (text === "local") return localZone();
   return ianaZone(text);
 }
 

@@ -18,9 +18,10 @@ export const PERMISSION_FLAGS: readonly string[] = [
 ];
 
 /** V8 falls back to its linear-time engine when a regex backtracks too much; a small young
- * generation keeps peak RSS flat (~75 MB) whatever the size of the log read. */
+ * generation keeps peak RSS flat (~75 MB) whatever the size of the log read; `gc()` lets the
+ * daemon give the memory of a catch-up back once it is idle (lib/heap.ts). */
 export const V8_FLAGS: readonly string[] = [
-  "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks,--max-semi-space-size=4",
+  "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks,--max-semi-space-size=4,--expose-gc",
 ];
 
 /** Everything `deno run` needs to behave as the compiled binary does. */

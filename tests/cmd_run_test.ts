@@ -31,3 +31,26 @@ Deno.test("run: SIGTERM during a long catch-up stops it at once, position saved 
     }
   });
 });
+
+Deno.test("run: gives the heap back once the start-up catch-up is read", async () => {
+  await withDaemonFixture({}, async ({ log, config }) => {
+    const now = Date.now() / 1000;
+    const lines: string[] = [];
+    for (let i = 0; i < 20000; i++) {
+      lines.push(saslFailure(`198.51.100.${i % 200 + 1}`, now - 7200));
+    }
+    await Deno.writeTextFile(log, lines.join(""));
+    const daemon = startDaemon(config, ["--no-socket", "--log-level", "debug"]);
+    try {
+      const line = await daemon.waitFor(/event=heap_compacted/, 30);
+      const before = Number(/heap_before=(\d+)/.exec(line)?.[1]);
+      const after = Number(/heap_after=(\d+)/.exec(line)?.[1]);
+      assertOk(after > 0 && after < before, line);
+      // Idle polls after that (poll_interval 1 s) do not compact again.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    } finally {
+      assertEquals(await daemon.stop(), 0, daemon.stderr());
+    }
+    assertEquals(daemon.stderr().match(/event=heap_compacted/g)?.length, 1, daemon.stderr());
+  });
+});
