@@ -222,16 +222,25 @@ function memoZone(raw: (t: number) => number): Zone {
   // (when no transition is near); `raw` is only called on a cache miss.
   const byUtcHour = new Map<number, number>();
   const byWallHour = new Map<number, number>();
+  // Consecutive log lines mostly fall in the same hour: one remembered hour each way first.
+  let lastUtcHour = NaN, lastUtcOffset = 0, lastWallHour = NaN, lastWallOffset = 0;
   const offsetAt = (t: number): number => {
     const ts = Math.floor(t);
     const bucket = Math.floor(ts / 3600);
+    if (bucket === lastUtcHour) return lastUtcOffset;
     const hit = byUtcHour.get(bucket);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      lastUtcHour = bucket;
+      lastUtcOffset = hit;
+      return hit;
+    }
     const a = raw(bucket * 3600);
     const b = raw(bucket * 3600 + 3599);
     if (a !== b) return raw(ts);
     if (byUtcHour.size > 200000) byUtcHour.clear();
     byUtcHour.set(bucket, a);
+    lastUtcHour = bucket;
+    lastUtcOffset = a;
     return a;
   };
   const exact = (w: number): number => {
@@ -248,6 +257,7 @@ function memoZone(raw: (t: number) => number): Zone {
   };
   const wallToUtc = (w: number): number => {
     const bucket = Math.floor(w / 3600);
+    if (bucket === lastWallHour) return w - lastWallOffset;
     let off = byWallHour.get(bucket);
     if (off === undefined) {
       const before = offsetAt(bucket * 3600 - DAY);
@@ -256,7 +266,10 @@ function memoZone(raw: (t: number) => number): Zone {
       if (byWallHour.size > 200000) byWallHour.clear();
       byWallHour.set(bucket, off);
     }
-    return Number.isNaN(off) ? exact(w) : w - off;
+    if (Number.isNaN(off)) return exact(w);
+    lastWallHour = bucket;
+    lastWallOffset = off;
+    return w - off;
   };
   return { offsetAt, wallToUtc };
 }

@@ -1,8 +1,9 @@
 /**
  * Giving memory back after a burst of reading (shell). Reading a backlog grows V8's young
- * generation and leaves start-up garbage behind; V8 only shrinks the heap again when its memory
- * reducer decides the process is idle, which may be minutes later or never. When the runtime
- * exposes V8's `gc()` (`--expose-gc`, baked into the binary: scripts/flags.ts), the daemon asks
+ * generation and leaves start-up garbage behind; left to itself V8 shrinks the heap again only
+ * when its memory reducer's timer finds the process idle (~30 s later, at a CPU cost every
+ * time). When the runtime exposes V8's `gc()` (`--expose-gc`, baked into the binary with
+ * `--no-memory-reducer`: scripts/flags.ts), the daemon asks, at the moment it knows it is idle,
  * for the collection V8 itself runs under memory pressure, which also shrinks the young
  * generation and returns freed pages to the system.
  * @module

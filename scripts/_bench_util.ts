@@ -4,7 +4,8 @@
  * Private to scripts/.
  * @module
  */
-import { RUN_FLAGS } from "./flags.ts";
+import { bundleArgs } from "./compile.ts";
+import { BUNDLE_FLAGS, RUN_FLAGS } from "./flags.ts";
 
 /** The repository root (with a trailing slash). */
 export const ROOT: string = new URL("..", import.meta.url).pathname;
@@ -47,9 +48,35 @@ export function benchRunFlags(): readonly string[] {
   return runFlags;
 }
 
-/** The argv after `deno` that runs main.ts as the compiled binary would. */
+let bundle: string | undefined;
+
+/**
+ * Builds, once per benchmark run, the bundle that `deno task compile` embeds
+ * (bench_out/banwatch.js, from the working tree) and returns its path.
+ */
+export function benchBundle(): string {
+  if (bundle) return bundle;
+  const path = `${BENCH_OUT}/banwatch.js`;
+  Deno.mkdirSync(BENCH_OUT, { recursive: true });
+  const built = new Deno.Command(Deno.execPath(), {
+    args: bundleArgs(path),
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  if (!built.success) {
+    throw new Error(`deno bundle failed: ${new TextDecoder().decode(built.stderr).trim()}`);
+  }
+  bundle = path;
+  return path;
+}
+
+/**
+ * The argv after `deno` that runs banwatch as the compiled binary does: the bundle it embeds,
+ * with its flags (no config, no code cache, the permissions and V8 flags of scripts/flags.ts).
+ */
 export function banwatchArgs(args: readonly string[]): string[] {
-  return ["run", "--quiet", ...benchRunFlags(), `${ROOT}main.ts`, ...args];
+  return ["run", "--quiet", ...BUNDLE_FLAGS, ...benchRunFlags(), benchBundle(), ...args];
 }
 
 /** True when `path` exists and is a file. */

@@ -18,8 +18,8 @@
  *     [--restore-bans 20000] [--tracked 1000000] [--seed 1] [--keep]
  *
  * Everything is written under bench_out/daemon/ (removed at the end unless --keep). The ipfw
- * double is tests/_fake_ipfw.ts's; the daemon runs as `deno run <RUN_FLAGS> main.ts run` with
- * TZ=UTC. A benchmark prints figures; it asserts nothing about time.
+ * double is tests/_fake_ipfw.ts's; the daemon runs as the compiled binary runs it: the bundle
+ * `deno task compile` embeds (built into bench_out/) with BUNDLE_RUN_FLAGS, TZ=UTC. A benchmark prints figures; it asserts nothing about time.
  * @module
  */
 import { parseArgs } from "node:util";

@@ -5,6 +5,7 @@
  * REGEX` (when installed) and `LC_ALL=C grep -cE ERE FILE`. Prints wall time, lines/s, peak RSS,
  * the ratios against their targets, and checks the three match counts agree; also banwatch's
  * fixed start-up cost (the same command on a 3-line log), the part of its wall no line costs.
+ * banwatch runs as the compiled binary does: the bundle it embeds, with its flags.
  *
  *   deno run --allow-read --allow-write --allow-run --allow-env --allow-sys scripts/bench_filter.ts
  *     [--lines N] [--seed S] [--runs R] [--f2b-max-seconds S] [--f2b-prefix N]

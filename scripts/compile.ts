@@ -1,7 +1,9 @@
 // deno-lint-ignore-file no-console
 /**
- * Builds the single-file binary: `deno compile` with exactly the permission and V8 flags of
- * scripts/flags.ts, writing dist/banwatch.
+ * Builds the single-file binary in two steps: `deno bundle` writes dist/banwatch.js (main.ts
+ * and smol-toml in one JavaScript file, the artifact the tests prove runs), then `deno compile`
+ * embeds that file with exactly the flags of scripts/flags.ts (permissions, V8 flags, no code
+ * cache), writing dist/banwatch.
  *
  * `deno compile` embeds a runtime (`denort`) of the same Deno version. It is taken from, in
  * order: DENORT_BIN; on FreeBSD /usr/local/bin/denort (`pkg install deno` ships it); the
@@ -13,16 +15,26 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { PERMISSION_FLAGS, V8_FLAGS } from "./flags.ts";
+import { BUNDLE_FLAGS, PERMISSION_FLAGS, V8_FLAGS } from "./flags.ts";
 
 /** Where `pkg install deno` puts the runtime on FreeBSD. */
 export const FREEBSD_DENORT = "/usr/local/bin/denort";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** The `deno compile` argv (after the deno executable) for an output path. */
-export function compileArgs(output: string): string[] {
-  return ["compile", ...PERMISSION_FLAGS, ...V8_FLAGS, "-o", output, `${ROOT}main.ts`];
+/** The bundle written beside the binary (`dist/banwatch` -> `dist/banwatch.js`). */
+export function bundlePath(output: string): string {
+  return `${output}.js`;
+}
+
+/** The `deno bundle` argv (after the deno executable) that writes `bundle`. */
+export function bundleArgs(bundle: string): string[] {
+  return ["bundle", "--quiet", "--platform=deno", "-o", bundle, `${ROOT}main.ts`];
+}
+
+/** The `deno compile` argv (after the deno executable) that embeds `bundle` into `output`. */
+export function compileArgs(output: string, bundle: string = bundlePath(output)): string[] {
+  return ["compile", ...BUNDLE_FLAGS, ...PERMISSION_FLAGS, ...V8_FLAGS, "-o", output, bundle];
 }
 
 function isFile(path: string): boolean {
@@ -126,14 +138,29 @@ export async function main(args: string[]): Promise<number> {
     runtime = `a download from https://dl.deno.land/release/v${version}/denort-${target}.zip`;
   }
 
-  const argv = compileArgs(output);
+  const bundle = bundlePath(output);
+  const bundling = bundleArgs(bundle);
+  const argv = compileArgs(output, bundle);
   console.error(`compile: runtime: ${runtime}`);
+  console.error(`compile: deno ${bundling.join(" ")}`);
   console.error(
     `compile: ${env.DENORT_BIN ? `DENORT_BIN=${env.DENORT_BIN} ` : ""}deno ${argv.join(" ")}`,
   );
   if (values.print) return 0;
 
   await Deno.mkdir(output.replace(/\/[^/]*$/, "") || ".", { recursive: true });
+  const bundled = await new Deno.Command(Deno.execPath(), {
+    args: bundling,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "piped",
+  }).output();
+  if (!bundled.success) {
+    await Deno.stderr.write(bundled.stderr);
+    console.error(`compile: deno bundle failed (exit ${bundled.code})`);
+    return 1;
+  }
   const child = new Deno.Command(Deno.execPath(), {
     args: argv,
     env,

@@ -1,12 +1,14 @@
 import { assertEquals, assertMatch } from "./_assert.ts";
-import { RUN_FLAGS } from "../scripts/flags.ts";
+import { BUNDLE_RUN_FLAGS } from "../scripts/flags.ts";
+import { bundleArgs } from "../scripts/compile.ts";
 import { ROOT } from "./_helpers.ts";
 import { VERSION } from "../lib/version.ts";
 
-/** Runs the bundled artifact with the compile's flags, from a directory without deno.json. */
+/** Runs the bundle as the compiled binary runs it (the compile's flags, no code cache), from a
+ * directory without deno.json. */
 async function runBundle(bundle: string, args: string[], cwd: string) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-config", ...RUN_FLAGS, bundle, ...args],
+    args: ["run", "--quiet", ...BUNDLE_RUN_FLAGS, bundle, ...args],
     cwd,
     stdout: "piped",
     stderr: "piped",
@@ -16,12 +18,12 @@ async function runBundle(bundle: string, args: string[], cwd: string) {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-Deno.test("deno bundle output is self-contained and runs --version, check and the demo", async (t) => {
+Deno.test("the bundle scripts/compile.ts embeds is self-contained and runs --version, check and the demo", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "bw-bundle-" });
   try {
     const bundle = `${dir}/banwatch.js`;
     const build = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--platform=deno", "-o", bundle, `${ROOT}main.ts`],
+      args: bundleArgs(bundle),
       cwd: ROOT,
       stdout: "piped",
       stderr: "piped",

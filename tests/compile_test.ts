@@ -1,7 +1,7 @@
-import { assertEquals, assertMatch, assertOk } from "./_assert.ts";
+import { assertEquals, assertMatch, assertOk, assertRejects } from "./_assert.ts";
 import { ROOT } from "./_helpers.ts";
-import { compileArgs } from "../scripts/compile.ts";
-import { PERMISSION_FLAGS, V8_FLAGS } from "../scripts/flags.ts";
+import { bundleArgs, compileArgs } from "../scripts/compile.ts";
+import { BUNDLE_RUN_FLAGS, PERMISSION_FLAGS, V8_FLAGS } from "../scripts/flags.ts";
 
 interface Result {
   code: number;
@@ -40,13 +40,22 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("compileArgs() passes exactly the flags of scripts/flags.ts", () => {
+Deno.test("compileArgs() embeds the bundle with exactly the flags of scripts/flags.ts", () => {
   assertEquals(compileArgs("dist/banwatch"), [
     "compile",
+    "--no-config",
+    "--no-code-cache",
     ...PERMISSION_FLAGS,
     ...V8_FLAGS,
     "-o",
     "dist/banwatch",
+    "dist/banwatch.js",
+  ]);
+  // The tests and benchmarks that run the bundle "as the binary does" use the same flags.
+  assertEquals(compileArgs("x", "x.js").slice(1, -3), [...BUNDLE_RUN_FLAGS]);
+  assertEquals(bundleArgs("dist/banwatch.js").slice(-3), [
+    "-o",
+    "dist/banwatch.js",
     `${ROOT}main.ts`,
   ]);
 });
@@ -87,7 +96,7 @@ Deno.test("scripts/compile.ts with no runtime anywhere names what is missing and
   });
 });
 
-Deno.test("scripts/compile.ts --print shows the deno compile command it would run", async () => {
+Deno.test("scripts/compile.ts --print shows the deno bundle and compile commands it would run", async () => {
   await withDir(async (dir) => {
     const denort = `${dir}/denort`;
     await Deno.writeTextFile(denort, "");
@@ -98,10 +107,12 @@ Deno.test("scripts/compile.ts --print shows the deno compile command it would ru
     assertEquals(r.code, 0, r.stderr);
     assertOk(
       r.stderr.includes(
-        `compile: DENORT_BIN=${denort} deno ${compileArgs(`${dir}/banwatch`).join(" ")}\n`,
+        `compile: deno ${bundleArgs(`${dir}/banwatch.js`).join(" ")}\n` +
+          `compile: DENORT_BIN=${denort} deno ${compileArgs(`${dir}/banwatch`).join(" ")}\n`,
       ),
       r.stderr,
     );
+    await assertRejects(() => Deno.stat(`${dir}/banwatch.js`)); // --print builds nothing
   });
 });
 
@@ -125,5 +136,8 @@ Deno.test("scripts/compile.ts builds with DENORT_BIN and writes the output", asy
     assertMatch(r.stderr, new RegExp(`compile: wrote ${dir}/out/banwatch`));
     const size = (await Deno.stat(`${dir}/out/banwatch`)).size;
     assertOk(size > (await Deno.stat(base)).size, "payload appended");
+    // What it embedded is the bundle: one self-contained file, written beside the binary.
+    const bundle = await Deno.readTextFile(`${dir}/out/banwatch.js`);
+    assertOk(!/from\s+["'](?:npm:|\.\/|smol-toml)/.test(bundle), "no import left but node: ones");
   });
 });
