@@ -137,6 +137,9 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
       if (result.behind) {
         // Catching up: poll again at once, but let signals and the control socket in first
         // (log reads are synchronous, so a tick may never yield to the event loop itself).
+        // A timer, not setImmediate or a MessageChannel: those are cheaper (no 4 ms clamp on
+        // nested timers) but in Deno they run before socket I/O is polled, so a status request
+        // would wait for the end of the catch-up (tests/cmd_run_test.ts).
         await new Promise<void>((resolve) => setTimeout(resolve, 0));
         continue;
       }

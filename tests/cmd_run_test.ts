@@ -1,9 +1,11 @@
 import { assertEquals, assertOk } from "./_assert.ts";
 import { saslFailure, startDaemon, withDaemonFixture } from "./_daemon.ts";
+import { sendRequest } from "../lib/control_client.ts";
+import type { StatusReport } from "../lib/control.ts";
 import { createLogger } from "../lib/log.ts";
 import { openStore } from "../lib/store.ts";
 
-Deno.test("run: SIGTERM during a long catch-up stops it at once, position saved mid-file", async () => {
+Deno.test("run: during a long catch-up status is answered and SIGTERM stops it, position saved mid-file", async () => {
   await withDaemonFixture({}, async ({ dir, log, config }) => {
     // ~64 MB of failures two days old: each is read and matched but not counted (findtime 1h).
     const line = saslFailure("192.0.2.1", Date.now() / 1000 - 2 * 86400);
@@ -17,8 +19,13 @@ Deno.test("run: SIGTERM during a long catch-up stops it at once, position saved 
       file.close();
     }
     const size = (await Deno.stat(log)).size;
-    const daemon = startDaemon(config, ["--no-socket"]);
+    const daemon = startDaemon(config);
     await daemon.waitFor(/event=started/, 30);
+    // The control socket is served between two polls of the catch-up, too.
+    const res = await sendRequest(`${dir}/banwatch.sock`, { v: 1, cmd: "status" }, { timeout: 30 });
+    assertOk(res.ok, JSON.stringify(res));
+    const read = (res.result as StatusReport).jails[0]?.files[0]?.offset ?? 0;
+    assertOk(read < size, `status answered only after the catch-up: ${read} of ${size} bytes`);
     assertEquals(await daemon.stop("SIGTERM"), 0, daemon.stderr());
     assertOk(/event=stopping/.test(daemon.stderr()), daemon.stderr());
     // The reads are synchronous: the loop must still let the signal in between two polls.
