@@ -123,6 +123,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
       socket: server?.path,
     });
     const compaction = createCompactionPolicy();
+    const heapTotal = () => Deno.memoryUsage().heapTotal;
     while (!stopped) {
       // The next poll is due one interval after this one started, not after it ended.
       const due = performance.now() + daemon.pollInterval * 1000;
@@ -144,9 +145,10 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
         continue;
       }
       if (stopped) break;
-      if (compaction.afterPoll(result.lines, result.behind, performance.now())) {
+      if (compaction.afterPoll(result.lines, result.behind, performance.now(), heapTotal)) {
         const done = compactHeap();
         if (done) {
+          compaction.compacted(done.heapTotalAfter);
           logger.debug("heap_compacted", {
             heap_before: done.heapTotalBefore,
             heap_after: done.heapTotalAfter,

@@ -44,33 +44,44 @@ export function compactHeap(): Compaction | undefined {
   };
 }
 
-/** When a poll loop should compact: once the first catch-up is done, and after bursts. */
+/** When a poll loop should compact (pure: the heap size is read through the given function). */
 export interface CompactionPolicy {
-  /** Call after every poll with the lines it read and whether more are waiting; true = compact now. */
-  afterPoll(lines: number, behind: boolean, nowMs: number): boolean;
+  /**
+   * Call after every poll with the lines it read, whether more are waiting, a monotonic clock
+   * and a way to read the heap's size (called at most once per interval); true = compact now.
+   */
+  afterPoll(lines: number, behind: boolean, nowMs: number, heapTotal: () => number): boolean;
+  /** Call with the heap's size a compaction left: the baseline later growth is measured from. */
+  compacted(heapTotal: number): void;
 }
 
 /**
- * Compacts when a poll finds nothing new (the burst is over) and either nothing was compacted
- * yet (start-up) or at least `minLines` were read since the last compaction, no more often
- * than every `minIntervalMs`. An idle daemon or a quiet log therefore never pays for it.
+ * Compacts only on a poll that found nothing new (a burst is over, the daemon is idle): the
+ * first such poll after start (the catch-up and start-up garbage), then at most once per
+ * `minIntervalMs`, when the heap has grown by `growthBytes` since the last compaction (a later
+ * burst, or anything else that grew it). An idle daemon reads the heap's size once a minute.
  */
 export function createCompactionPolicy(
-  minLines = 10_000,
+  growthBytes = 4 * 1024 * 1024,
   minIntervalMs = 60_000,
 ): CompactionPolicy {
   let first = true;
-  let linesSince = 0;
   let lastMs = -Infinity;
+  let baseline = 0;
   return {
-    afterPoll(lines, behind, nowMs) {
-      linesSince += lines;
+    afterPoll(lines, behind, nowMs, heapTotal) {
       if (behind || lines > 0) return false;
-      if (!first && (linesSince < minLines || nowMs - lastMs < minIntervalMs)) return false;
-      first = false;
-      linesSince = 0;
+      if (first) {
+        first = false;
+        lastMs = nowMs;
+        return true;
+      }
+      if (nowMs - lastMs < minIntervalMs) return false;
       lastMs = nowMs;
-      return true;
+      return heapTotal() >= baseline + growthBytes;
+    },
+    compacted(heapTotal) {
+      baseline = heapTotal;
     },
   };
 }
