@@ -320,3 +320,23 @@ export function numberOption(name: string, text: string | undefined, fallback: n
   if (!Number.isFinite(n) || n < 0) throw new RangeError(`--${name}: "${text}" is not a number`);
   return n;
 }
+
+/** Seconds of [from, to] during which at least one of the intervals was running (their union). */
+export function coveredSeconds(
+  spans: readonly { start: number; end: number }[],
+  from: number,
+  to: number,
+): number {
+  const clipped = spans
+    .map((c) => [Math.max(c.start, from), Math.min(c.end, to)] as const)
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [a, b] of clipped) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
+}

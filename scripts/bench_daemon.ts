@@ -30,6 +30,7 @@ import {
   banwatchArgs,
   BENCH_OUT,
   clockTicks,
+  coveredSeconds,
   formatTable,
   measure,
   megabytes,
@@ -478,24 +479,34 @@ async function benchCatchUp(lines: number, seed: number): Promise<void> {
   // Live: the daemon started on the existing file, through the ipfw double.
   const liveDir = await freshDir("catchup-live");
   const cfg = await writeConfig(liveDir, { ipfw: ipfw.path, jails: jails("ipfw", log) });
+  const callsBefore = (await readCalls(ipfw.times)).length;
   const t0 = performance.now();
+  const t0Epoch = nowS();
   const d = spawnDaemon(cfg.path);
   try {
     const report = await waitConsumed(cfg.socket, new Map([[log, bytes]]), 300, 25);
     const wall = (performance.now() - t0) / 1000;
     const mem = readProcMemory(d.pid);
     const banned = report?.jails.reduce((n, j) => n + j.banned, 0) ?? 0;
+    // The daemon waits for the firewall at start (tables prepared and listed) and after the
+    // batch that bans; each call of the double is a deno process (~0.1-0.2 s), ipfw(8) ~1 ms.
+    const calls = (await readCalls(ipfw.times)).slice(callsBefore);
+    const waited = coveredSeconds(calls, t0Epoch, t0Epoch + wall);
+    const own = wall - waited;
     out(
       `   live daemon: all ${thousands(bytes)} bytes read ${fmtS(wall)} after spawn ` +
-        `(first status answer counts), ${banned} active bans, VmHWM ${megabytes(mem?.hwmKb)}`,
+        `(first status answer counts), of which ${fmtS(waited)} with ${calls.length} calls of ` +
+        `the ipfw double running; ${banned} active bans, VmHWM ${megabytes(mem?.hwmKb)}`,
     );
     record({
       id: "b",
       name: `catch-up ${thousands(lines)} lines (live daemon)`,
-      value: report ? fmtS(wall) : "timeout",
+      value: report ? fmtS(own) : "timeout",
       target: "< 3 s",
-      pass: report !== undefined && wall < 3,
-      note: "spawn until status shows every byte read",
+      pass: report !== undefined && own < 3,
+      note: `spawn until status shows every byte read: ${fmtS(wall)}, less ${
+        fmtS(waited)
+      } while the ipfw double (a deno process per call) ran`,
     });
   } finally {
     await stopOrWarn(d, "catch-up");
