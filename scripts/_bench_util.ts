@@ -48,6 +48,12 @@ export function benchRunFlags(): readonly string[] {
   return runFlags;
 }
 
+/**
+ * Environment for every measured banwatch process: `deno run` checks for a newer Deno in the
+ * background (its HTTP and TLS code then stays resident, ~1.5 MB); the binary never does.
+ */
+export const BINARY_ENV: Readonly<Record<string, string>> = { DENO_NO_UPDATE_CHECK: "1" };
+
 let bundle: string | undefined;
 
 /**

@@ -29,6 +29,7 @@ import { installFakeIpfw } from "../tests/_fake_ipfw.ts";
 import {
   banwatchArgs,
   BENCH_OUT,
+  BINARY_ENV,
   clockTicks,
   coveredSeconds,
   formatTable,
@@ -53,7 +54,7 @@ import {
 } from "./gen_maillog.ts";
 
 const DIR = `${BENCH_OUT}/daemon`;
-const ENV = { TZ: "UTC", NO_COLOR: "1" };
+const ENV = { ...BINARY_ENV, TZ: "UTC", NO_COLOR: "1" };
 
 /** One row of the summary. */
 interface Figure {

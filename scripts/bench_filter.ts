@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import {
   banwatchArgs,
   BENCH_OUT,
+  BINARY_ENV,
   findProgram,
   formatTable,
   measure,
@@ -68,7 +69,7 @@ interface Run {
   note?: string;
 }
 
-const TZ_ENV = { TZ: "UTC", NO_COLOR: "1" };
+const TZ_ENV = { ...BINARY_ENV, TZ: "UTC", NO_COLOR: "1" };
 
 function fail(what: string, m: Measured): never {
   throw new Error(`${what} exited ${m.code}: ${m.stderr.slice(0, 2000)}`);
