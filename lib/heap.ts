@@ -20,8 +20,9 @@ type GcFunction = (options?: GcOptions) => void;
 
 /** Heap figures around one compaction (bytes). */
 export interface Compaction {
-  /** V8 heap reserved before / after. */
+  /** V8 heap reserved before the collection. */
   heapTotalBefore: number;
+  /** V8 heap reserved after it. */
   heapTotalAfter: number;
   /** Milliseconds the collection took. */
   ms: number;
