@@ -44,7 +44,9 @@ import type {
   StatusReport,
 } from "./control.ts";
 import type { Runner } from "./exec.ts";
-import { type CompiledFilter, compileFilter, matchLine } from "./filter.ts";
+import { type CompiledFilter, compileFilter, type LineVerdict, matchLine } from "./filter.ts";
+import { createDateMemo, type DateMemo, memoApplies } from "./date_memo.ts";
+import { createPrefilter, type LinePrefilter, prefilteredVerdict } from "./prefilter.ts";
 import { SessionTracker, usesSessions } from "./sessions.ts";
 import { type Backend, createBackend, type FirewallChange, reconcile } from "./firewall/mod.ts";
 import { createIgnoreChecks, type IgnoreChecks, policyOf } from "./jail_policy.ts";
@@ -81,7 +83,12 @@ export interface DaemonOptions {
 
 interface JailRuntime {
   config: JailConfig;
+  /** The compiled filter, its date detector behind {@link JailRuntime.dates} when set. */
   filter: CompiledFilter;
+  /** The memo in front of the filter's date detector (see {@link judgeLine}). */
+  dates: DateMemo | undefined;
+  /** The literals a line needs for the filter to possibly match it. */
+  prefilter: LinePrefilter | undefined;
   /** Open connections, for filters that correlate lines (`<F-MLFID>`). */
   sessions: SessionTracker | undefined;
   policy: BanPolicy;
@@ -133,6 +140,21 @@ const TURNED_OVER = "logfile turned over";
 const SKEW_WARN = 60;
 /** Seconds between prunes of stale failure windows. */
 const PRUNE_EVERY = 60;
+
+/**
+ * matchLine()'s verdict on a line, resolved by the jail's sessions; a line that lacks every
+ * literal the filter needs is judged by its date alone (lib/prefilter.ts), as `banwatch test`
+ * does.
+ */
+function judgeLine(jail: JailRuntime, text: string, now: number): LineVerdict {
+  if (jail.prefilter !== undefined) {
+    const quick = prefilteredVerdict(jail.filter, jail.prefilter, jail.dates, text, now);
+    if (quick !== undefined) return quick;
+  }
+  const verdict = matchLine(jail.filter, text, now);
+  return jail.sessions ? jail.sessions.resolve(verdict) : verdict;
+}
+
 /** usedns: seconds a lookup may take, seconds a result is kept, names kept. */
 const DNS_TIMEOUT = 2;
 const DNS_TTL = 3600;
@@ -268,10 +290,19 @@ export class Daemon implements ControlHandler {
       if (!jail.enabled) continue;
       const kind = this.#options.backendOverride ?? jail.backend;
       const previous = old.get(jail.name);
-      const filter = compileFilter({ ...jail.filter, usedns: jail.usedns });
+      const compiled = compileFilter({ ...jail.filter, usedns: jail.usedns });
+      // As `banwatch test` reads a log (lib/test_report.ts): most lines lack the filter's
+      // literals and share their date with the line before; both shortcuts give matchLine()'s
+      // verdict without its work.
+      const prefilter = createPrefilter(compiled);
+      const memo = memoApplies(compiled.spec.datepattern);
+      const dates = memo || prefilter ? createDateMemo(compiled.dates, { memo }) : undefined;
+      const filter = dates ? { ...compiled, dates } : compiled;
       this.#jails.set(jail.name, {
         config: jail,
         filter,
+        dates,
+        prefilter,
         // A reload keeps the connections seen so far (their ids do not depend on the config).
         sessions: usesSessions(filter) ? previous?.sessions ?? new SessionTracker() : undefined,
         policy: policyOf(jail),
@@ -498,8 +529,7 @@ export class Daemon implements ControlHandler {
       }
       for (const jail of rt.jails) {
         // The wall clock resolves year-less dates; the replay clock only orders events.
-        const verdict = matchLine(jail.filter, text, wall);
-        const v = jail.sessions ? jail.sessions.resolve(verdict) : verdict;
+        const v = judgeLine(jail, text, wall);
         if (replay && v.time !== undefined && v.time > this.#replayNow) {
           this.#replayNow = v.time;
           if ((nextExpiry(this.#state) ?? Infinity) <= this.#replayNow) {

@@ -104,7 +104,7 @@ export function createDateMemo(inner: DateDetector, options: DateMemoOptions = {
         replayLine = undefined;
         if (same) return found;
       }
-      if (key !== undefined && now === keyNow && line.startsWith(key)) {
+      if (key !== undefined && now === keyNow && startsWithKey(line, key)) {
         keyHits++;
         memoHits++;
         return keyFound;
@@ -140,4 +140,12 @@ export function createDateMemo(inner: DateDetector, options: DateMemoOptions = {
       return memoHits;
     },
   };
+}
+
+/**
+ * `line.startsWith(key)`, faster for the short key of every line: V8's startsWith first checks
+ * whether `key` is a RegExp; comparing a slice is a fraction of the cost.
+ */
+function startsWithKey(line: string, key: string): boolean {
+  return line.length >= key.length && line.slice(0, key.length) === key;
 }

@@ -8,7 +8,8 @@
  * requiredLiterals(): conservative, none when unsure, hence no prefilter).
  * @module
  */
-import { type CompiledFilter, containsAny } from "./filter.ts";
+import type { DateMemo } from "./date_memo.ts";
+import { type CompiledFilter, containsAny, findLineDate, type LineVerdict } from "./filter.ts";
 
 /** The literals a line must contain for a filter to possibly match it. */
 export interface LinePrefilter {
@@ -100,4 +101,40 @@ function within(
     if (at + lit.length <= end) return true;
   }
   return false;
+}
+
+/**
+ * matchLine()'s verdict on a line that lacks every literal a match needs (no regex can match
+ * it: only its date decides between "no-date" and "no-failregex"), or undefined when the line
+ * must go through matchLine() (told, through `dates`, the date already found). Such a line
+ * carries no session facts (those come from a failregex match), so sessions need not see it.
+ * @param filter the compiled filter, its date detector being `dates` when that is given
+ * @param prefilter createPrefilter() of the filter
+ * @param dates the memo in front of the filter's date detector, if any
+ * @param text the line
+ * @param now epoch seconds
+ * @param rejected prefilterRejects() of the line, when already known
+ */
+export function prefilteredVerdict(
+  filter: CompiledFilter,
+  prefilter: LinePrefilter,
+  dates: DateMemo | undefined,
+  text: string,
+  now: number,
+  rejected?: boolean,
+): LineVerdict | undefined {
+  if (!(rejected ?? prefilterRejects(prefilter, text))) return undefined;
+  const { text: line, date } = findLineDate(filter, text, now);
+  if (!date) return { kind: "missed", reason: "no-date" };
+  // The regexes see the line without its date. From the start, that is a part of the line;
+  // otherwise both sides are joined and a literal may straddle the join: let matchLine()
+  // decide, with the date already found.
+  if (
+    date.start > 0 &&
+    !prefilterRejects(prefilter, line.slice(0, date.start) + line.slice(date.end))
+  ) {
+    dates?.replayOnce(line, date);
+    return undefined;
+  }
+  return { kind: "missed", reason: "no-failregex", time: date.time, template: date.template };
 }

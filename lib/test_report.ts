@@ -13,13 +13,13 @@
 import type { IpAddress } from "./address.ts";
 import { createDateMemo, type DateMemo, memoApplies } from "./date_memo.ts";
 import type { CompiledFilter, LineVerdict, NearMiss } from "./filter.ts";
-import { dateHits, explainMiss, findLineDate, matchLine } from "./filter.ts";
+import { dateHits, explainMiss, matchLine } from "./filter.ts";
 import { forEachLine } from "./line_blocks.ts";
 import {
   createPrefilter,
   type LinePrefilter,
   literalCursor,
-  prefilterRejects,
+  prefilteredVerdict,
 } from "./prefilter.ts";
 import { SessionTracker, usesSessions } from "./sessions.ts";
 
@@ -206,34 +206,6 @@ function miss(run: TestRun, cls: MissClass, number: number, text: string, now: n
 }
 
 /**
- * matchLine()'s verdict on a line that lacks every literal a match needs (no regex can match
- * it: only its date decides between "no-date" and "no-failregex"), or undefined when the line
- * must go through matchLine(). `rejected` is prefilterRejects() of the line, when known.
- */
-function prefilteredVerdict(
-  run: TestRun,
-  text: string,
-  now: number,
-  rejected: boolean | undefined,
-): LineVerdict | undefined {
-  const prefilter = run.prefilter;
-  if (prefilter === undefined || !(rejected ?? prefilterRejects(prefilter, text))) return undefined;
-  const { text: line, date } = findLineDate(run.filter, text, now);
-  if (!date) return { kind: "missed", reason: "no-date" };
-  // The regexes see the line without its date. From the start, that is a part of the line;
-  // otherwise both sides are joined and a literal may straddle the join: let matchLine()
-  // decide, with the date already found.
-  if (
-    date.start > 0 &&
-    !prefilterRejects(prefilter, line.slice(0, date.start) + line.slice(date.end))
-  ) {
-    run.dates!.replayOnce(line, date);
-    return undefined;
-  }
-  return { kind: "missed", reason: "no-failregex", time: date.time, template: date.template };
-}
-
-/**
  * Counts every line of a "lines" block (lib/line_blocks.ts): complete lines, each ending with
  * "\n"; one "\r" before it is stripped, as the line splitter does.
  */
@@ -300,7 +272,9 @@ function countLine(
   }
   // Lines no regex can match skip matchLine() (lib/prefilter.ts); their verdict carries no
   // session facts, so the session tracker passes it through unchanged.
-  let line = prefilteredVerdict(run, text, now, rejected);
+  let line = run.prefilter
+    ? prefilteredVerdict(run.filter, run.prefilter, run.dates, text, now, rejected)
+    : undefined;
   if (line === undefined) {
     // Whatever the run (or the session tracker) keeps from a matched line must not pin the
     // block the line was sliced from.

@@ -219,3 +219,43 @@ Deno.test("createLineSplitter() agrees with a line-at-a-time reference on random
     assertEquals(got, referenceSplit(bytes, max), `round ${round}, max ${max}`);
   }
 });
+
+Deno.test("createLineSplitter() agrees with the reference on megabyte chunks (decoded in pieces)", () => {
+  let seed = 777;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const words = ["mx1 postfix/smtpd[42]: ", "é", "€", "😀", "\r", "x".repeat(50)].map((w) =>
+    enc.encode(w)
+  );
+  const invalid = [new Uint8Array([0xff]), new Uint8Array([0xe2, 0x82]), new Uint8Array([0x80])];
+  for (let round = 0; round < 4; round++) {
+    const parts: number[] = [];
+    while (parts.length < 3 * 1024 * 1024) {
+      // Mostly short lines, sometimes one longer than a decode piece (64 KiB) or the limit.
+      const long = rand(200) === 0;
+      const target = long ? 60_000 + rand(100_000) : rand(300);
+      const start = parts.length;
+      while (parts.length - start < target) {
+        const w = rand(50) === 0 ? invalid[rand(invalid.length)]! : words[rand(words.length)]!;
+        parts.push(...w);
+      }
+      parts.push(0x0a);
+    }
+    const bytes = new Uint8Array(parts);
+    const max = 128 * 1024;
+    const s = createLineSplitter({ maxLineBytes: max });
+    const got: SplitLine[] = [];
+    for (let at = 0; at < bytes.length;) {
+      const size = 100_000 + rand(1_100_000);
+      got.push(...s.push(bytes.slice(at, at + size)));
+      at += size;
+    }
+    const last = s.flush();
+    if (last) got.push(last);
+    const want = referenceSplit(bytes, max);
+    assertEquals(got.length, want.length, `round ${round}`);
+    for (let i = 0; i < want.length; i++) assertEquals(got[i], want[i], `round ${round} line ${i}`);
+  }
+});

@@ -1,12 +1,20 @@
 import { assertEquals, assertOk } from "./_assert.ts";
 import { findBuiltinFilter } from "../lib/builtin_filters.ts";
+import { createDateMemo, memoApplies } from "../lib/date_memo.ts";
 import {
   compileFilter,
   type FilterSpec,
+  matchLine,
   requiredLiterals,
   translatePattern,
 } from "../lib/filter.ts";
-import { createPrefilter, literalCursor, prefilterRejects } from "../lib/prefilter.ts";
+import {
+  createPrefilter,
+  literalCursor,
+  prefilteredVerdict,
+  prefilterRejects,
+} from "../lib/prefilter.ts";
+import { generateMaillog } from "../scripts/gen_maillog.ts";
 
 function literals(pattern: string): string[] | undefined {
   return requiredLiterals(translatePattern(pattern));
@@ -146,4 +154,50 @@ Deno.test("literalCursor() agrees with prefilterRejects() line by line over a bl
   }
   const noPref = literalCursor({ failregex: ["aa"], prefregex: undefined }, "aa\nba\nab\naa\n");
   assertEquals([0, 3, 6, 9].map((s) => noPref.rejects(s, s + 2)), [false, true, true, false]);
+});
+
+/** The daemon's judging (prefilteredVerdict, else matchLine, through a date memo) vs matchLine. */
+function assertSameVerdicts(f: FilterSpec, lines: readonly string[], now: number): number {
+  const reference = compileFilter(f);
+  const compiled = compileFilter(f);
+  const prefilter = createPrefilter(compiled);
+  assertOk(prefilter, `${f.name}: no prefilter`);
+  const dates = createDateMemo(compiled.dates, { memo: memoApplies(f.datepattern) });
+  const fast = { ...compiled, dates };
+  let quick = 0;
+  for (const line of lines) {
+    const shortcut = prefilteredVerdict(fast, prefilter, dates, line, now);
+    if (shortcut) quick++;
+    const got = shortcut ?? matchLine(fast, line, now);
+    assertEquals(got, matchLine(reference, line, now), `${f.name}: ${JSON.stringify(line)}`);
+  }
+  return quick;
+}
+
+Deno.test("prefilteredVerdict() then matchLine() judge every line as matchLine() alone does", () => {
+  const now = Date.UTC(2024, 10, 20) / 1000;
+  const lines = [...generateMaillog(3000, 7, { start: now - 86400 })];
+  lines.push(
+    "Nov 19 10:00:00 mx sshd[12]: Failed password for root from 192.0.2.7 port 22 ssh2",
+    "Nov 19 10:00:01 mx kernel: nothing to see",
+    "no date at all, no literal either",
+    "",
+  );
+  for (const name of ["postfix-sasl", "dovecot", "qpopper", "tcp-wrappers", "sshd"]) {
+    const quick = assertSameVerdicts(findBuiltinFilter(name)!, lines, now);
+    assertOk(quick > lines.length / 2, `${name}: only ${quick} lines took the shortcut`);
+  }
+});
+
+Deno.test("prefilteredVerdict() hands a line whose date joins a literal back to matchLine()", () => {
+  const now = Date.UTC(2024, 10, 20) / 1000;
+  // Without its date the line reads "foo: bar 192.0.2.1": the literal exists only after the cut.
+  const f = spec([String.raw`foo: bar <HOST>`], { datepattern: "%Y-%m-%dT%H:%M:%S" });
+  const line = "foo:2024-11-19T10:00:00 bar 192.0.2.1";
+  const compiled = compileFilter(f);
+  const prefilter = createPrefilter(compiled)!;
+  assertOk(prefilterRejects(prefilter, line));
+  assertEquals(prefilteredVerdict(compiled, prefilter, undefined, line, now), undefined);
+  assertEquals(matchLine(compiled, line, now).kind, "matched");
+  assertSameVerdicts(f, [line, "foo:2024-11-19T10:00:00 baz 192.0.2.1", "plain text"], now);
 });
