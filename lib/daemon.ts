@@ -44,9 +44,8 @@ import type {
   StatusReport,
 } from "./control.ts";
 import type { Runner } from "./exec.ts";
-import { type CompiledFilter, compileFilter, type LineVerdict, matchLine } from "./filter.ts";
-import { createDateMemo, type DateMemo, memoApplies } from "./date_memo.ts";
-import { createPrefilter, type LinePrefilter, prefilteredVerdict } from "./prefilter.ts";
+import { compileFilter, type LineVerdict, matchLine } from "./filter.ts";
+import { prefilteredVerdict, type QuickFilter, quickFilter } from "./prefilter.ts";
 import { SessionTracker, usesSessions } from "./sessions.ts";
 import { type Backend, createBackend, type FirewallChange, reconcile } from "./firewall/mod.ts";
 import { createIgnoreChecks, type IgnoreChecks, policyOf } from "./jail_policy.ts";
@@ -81,14 +80,9 @@ export interface DaemonOptions {
   pid?: number;
 }
 
-interface JailRuntime {
+/** A jail while it runs: its filter set up to read logs (filter, dates, prefilter) and more. */
+interface JailRuntime extends QuickFilter {
   config: JailConfig;
-  /** The compiled filter, its date detector behind {@link JailRuntime.dates} when set. */
-  filter: CompiledFilter;
-  /** The memo in front of the filter's date detector (see {@link judgeLine}). */
-  dates: DateMemo | undefined;
-  /** The literals a line needs for the filter to possibly match it. */
-  prefilter: LinePrefilter | undefined;
   /** Open connections, for filters that correlate lines (`<F-MLFID>`). */
   sessions: SessionTracker | undefined;
   policy: BanPolicy;
@@ -290,19 +284,11 @@ export class Daemon implements ControlHandler {
       if (!jail.enabled) continue;
       const kind = this.#options.backendOverride ?? jail.backend;
       const previous = old.get(jail.name);
-      const compiled = compileFilter({ ...jail.filter, usedns: jail.usedns });
-      // As `banwatch test` reads a log (lib/test_report.ts): most lines lack the filter's
-      // literals and share their date with the line before; both shortcuts give matchLine()'s
-      // verdict without its work.
-      const prefilter = createPrefilter(compiled);
-      const memo = memoApplies(compiled.spec.datepattern);
-      const dates = memo || prefilter ? createDateMemo(compiled.dates, { memo }) : undefined;
-      const filter = dates ? { ...compiled, dates } : compiled;
+      const quick = quickFilter(compileFilter({ ...jail.filter, usedns: jail.usedns }));
+      const filter = quick.filter;
       this.#jails.set(jail.name, {
         config: jail,
-        filter,
-        dates,
-        prefilter,
+        ...quick,
         // A reload keeps the connections seen so far (their ids do not depend on the config).
         sessions: usesSessions(filter) ? previous?.sessions ?? new SessionTracker() : undefined,
         policy: policyOf(jail),

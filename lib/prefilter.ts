@@ -8,7 +8,7 @@
  * requiredLiterals(): conservative, none when unsure, hence no prefilter).
  * @module
  */
-import type { DateMemo } from "./date_memo.ts";
+import { createDateMemo, type DateMemo, memoApplies } from "./date_memo.ts";
 import { type CompiledFilter, containsAny, findLineDate, type LineVerdict } from "./filter.ts";
 
 /** The literals a line must contain for a filter to possibly match it. */
@@ -101,6 +101,35 @@ function within(
     if (at + lit.length <= end) return true;
   }
   return false;
+}
+
+/** A filter set up to read a log line after line: its prefilter and a memo of line dates. */
+export interface QuickFilter {
+  /** The filter, its date detector being {@link QuickFilter.dates} when that is set. */
+  filter: CompiledFilter;
+  /** The memo in front of the filter's date detector (also the replay point for matchLine()). */
+  dates: DateMemo | undefined;
+  /** createPrefilter() of the filter, unless turned off or no literal is known. */
+  prefilter: LinePrefilter | undefined;
+  /** The memo remembers dates (on, and the datepattern is auto-detection); else it only replays. */
+  memo: boolean;
+}
+
+/**
+ * Sets a compiled filter up for reading a log in order (the daemon, `banwatch test`): most lines
+ * lack the filter's literals and share their date with the line before; prefilteredVerdict()
+ * and the memo give matchLine()'s verdict without its work.
+ * @param filter the compiled filter
+ * @param options turn the prefilter or the date memo off (both on by default)
+ */
+export function quickFilter(
+  filter: CompiledFilter,
+  options: { prefilter?: boolean | undefined; dateMemo?: boolean | undefined } = {},
+): QuickFilter {
+  const prefilter = options.prefilter === false ? undefined : createPrefilter(filter);
+  const memo = (options.dateMemo ?? true) && memoApplies(filter.spec.datepattern);
+  const dates = memo || prefilter ? createDateMemo(filter.dates, { memo }) : undefined;
+  return { filter: dates ? { ...filter, dates } : filter, dates, prefilter, memo };
 }
 
 /**

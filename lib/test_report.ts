@@ -11,16 +11,11 @@
  * @module
  */
 import type { IpAddress } from "./address.ts";
-import { createDateMemo, type DateMemo, memoApplies } from "./date_memo.ts";
+import type { DateMemo } from "./date_memo.ts";
 import type { CompiledFilter, LineVerdict, NearMiss } from "./filter.ts";
 import { dateHits, explainMiss, matchLine } from "./filter.ts";
 import { forEachLine } from "./line_blocks.ts";
-import {
-  createPrefilter,
-  type LinePrefilter,
-  literalCursor,
-  prefilteredVerdict,
-} from "./prefilter.ts";
+import { type LinePrefilter, literalCursor, prefilteredVerdict, quickFilter } from "./prefilter.ts";
 import { SessionTracker, usesSessions } from "./sessions.ts";
 
 /** Why a line did not count as a failure. */
@@ -145,13 +140,12 @@ export function createTestRun(
   options: TestRunOptions & { collectFailures?: boolean } = {},
 ): TestRun {
   const spec = filter.spec;
-  const prefilter = options.prefilter === false ? undefined : createPrefilter(filter);
-  const memoOn = (options.dateMemo ?? true) && memoApplies(spec.datepattern);
-  const dates = memoOn || prefilter ? createDateMemo(filter.dates, { memo: memoOn }) : undefined;
+  const { memo, ...quick } = quickFilter(filter, {
+    prefilter: options.prefilter,
+    dateMemo: options.dateMemo,
+  });
   return {
-    filter: dates ? { ...filter, dates } : filter,
-    dates,
-    prefilter,
+    ...quick,
     sessions: usesSessions(filter) ? new SessionTracker() : undefined,
     lines: 0,
     matched: 0,
@@ -173,8 +167,8 @@ export function createTestRun(
       keepLimit: options.keepLimit ?? 100_000,
       explain: options.explain ?? false,
       maxHosts: options.maxHosts ?? 100_000,
-      prefilter: prefilter !== undefined,
-      dateMemo: memoOn,
+      prefilter: quick.prefilter !== undefined,
+      dateMemo: memo,
     },
   };
 }

@@ -253,20 +253,25 @@ Deno.test("createDateDetector() reads Asia/Tokyo and fixed offset zones", () => 
   assertOk(omitted.find("Jan  1 09:00:00 x", now) !== undefined);
 });
 
+/** Runs `code` in a fresh deno with `TZ` set; asserts it wrote no error, returns its output. */
+async function evalWithTz(code: string, tz: string): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", code],
+    env: { TZ: tz },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(new TextDecoder().decode(out.stderr), "");
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
 Deno.test("createDateDetector() defaults to the local zone, which follows TZ", async () => {
   const code = `import { createDateDetector } from ${
     JSON.stringify(import.meta.resolve("../lib/dates.ts"))
   };
 const d = createDateDetector(undefined);
 console.log(d.find("Jan  1 09:00:00 x", ${utc(2024, 12, 1)})?.time);`;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--no-config", code],
-    env: { TZ: "Asia/Tokyo" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assertEquals(new TextDecoder().decode(out.stderr), "");
-  assertEquals(new TextDecoder().decode(out.stdout).trim(), String(utc(2024, 1, 1, 0)));
+  assertEquals(await evalWithTz(code, "Asia/Tokyo"), String(utc(2024, 1, 1, 0)));
 });
 
 Deno.test("the local zone agrees with the same IANA zone across DST changes", async () => {
@@ -291,14 +296,8 @@ const now = ${utc(2025, 1, 10)};
 for (const line of ${JSON.stringify(lines)}) {
   console.log(local.find(line, now)?.time, berlin.find(line, now)?.time);
 }`;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--no-config", code],
-    env: { TZ: "Europe/Berlin" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assertEquals(new TextDecoder().decode(out.stderr), "");
-  const rows = new TextDecoder().decode(out.stdout).trim().split("\n").map((r) => r.split(" "));
+  const out = await evalWithTz(code, "Europe/Berlin");
+  const rows = out.split("\n").map((r) => r.split(" "));
   assertEquals(rows.map((r) => r[0]), rows.map((r) => r[1]));
   assertEquals(rows.map((r) => Number(r[0])), [
     utc(2024, 1, 15, 11),

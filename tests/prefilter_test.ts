@@ -1,6 +1,5 @@
 import { assertEquals, assertOk } from "./_assert.ts";
 import { findBuiltinFilter } from "../lib/builtin_filters.ts";
-import { createDateMemo, memoApplies } from "../lib/date_memo.ts";
 import {
   compileFilter,
   type FilterSpec,
@@ -13,6 +12,7 @@ import {
   literalCursor,
   prefilteredVerdict,
   prefilterRejects,
+  quickFilter,
 } from "../lib/prefilter.ts";
 import { generateMaillog } from "../scripts/gen_maillog.ts";
 
@@ -156,14 +156,11 @@ Deno.test("literalCursor() agrees with prefilterRejects() line by line over a bl
   assertEquals([0, 3, 6, 9].map((s) => noPref.rejects(s, s + 2)), [false, true, true, false]);
 });
 
-/** The daemon's judging (prefilteredVerdict, else matchLine, through a date memo) vs matchLine. */
+/** The daemon's judging (quickFilter(), prefilteredVerdict, else matchLine) vs matchLine. */
 function assertSameVerdicts(f: FilterSpec, lines: readonly string[], now: number): number {
   const reference = compileFilter(f);
-  const compiled = compileFilter(f);
-  const prefilter = createPrefilter(compiled);
+  const { filter: fast, dates, prefilter } = quickFilter(compileFilter(f));
   assertOk(prefilter, `${f.name}: no prefilter`);
-  const dates = createDateMemo(compiled.dates, { memo: memoApplies(f.datepattern) });
-  const fast = { ...compiled, dates };
   let quick = 0;
   for (const line of lines) {
     const shortcut = prefilteredVerdict(fast, prefilter, dates, line, now);
