@@ -3,10 +3,10 @@
  * banwatch entry point: parses argv, dispatches to a command, maps errors to exit codes.
  * @module
  */
-import { dispatch } from "./lib/cli.ts";
-import { COMMANDS } from "./lib/commands.ts";
-import { ConfigError, EXIT, RuntimeError, UsageError } from "./lib/errors.ts";
-import { processIo } from "./lib/io.ts";
+import { dispatch } from "./lib/cli/dispatch.ts";
+import { COMMANDS } from "./lib/cli/registry.ts";
+import { ConfigError, EXIT, RuntimeError, UsageError } from "./lib/core/errors.ts";
+import { processIo } from "./lib/cli/io.ts";
 
 /** Runs banwatch with `args` and resolves to the process exit code. */
 export async function main(args: readonly string[]): Promise<number> {

@@ -23,8 +23,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { sendRequest } from "../lib/control_client.ts";
-import type { StatusReport } from "../lib/control.ts";
+import { sendRequest } from "../lib/control/client.ts";
+import type { StatusReport } from "../lib/control/control.ts";
 import { installFakeIpfw } from "../tests/_fake_ipfw.ts";
 import {
   banwatchArgs,

@@ -1,13 +1,13 @@
 /**
- * Writes lib/demo_data.ts: the example jails.toml and the demo's sample logs, embedded so the
+ * Writes lib/cli/demo_data.ts: the example jails.toml and the demo's sample logs, embedded so the
  * compiled binary can run `banwatch demo` with no file beside it. Run after editing jails.toml
- * or tests/testdata/demo/*; tests/demo_data_test.ts fails while the two disagree.
+ * or tests/testdata/demo/*; tests/e2e/demo_data_test.ts fails while the two disagree.
  * @module
  */
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** The TypeScript source of lib/demo_data.ts for the current inputs. */
+/** The TypeScript source of lib/cli/demo_data.ts for the current inputs. */
 export async function renderDemoData(): Promise<string> {
   const config = await Deno.readTextFile(`${ROOT}jails.toml`);
   const logs: Record<string, string> = {};
@@ -31,7 +31,9 @@ export async function renderDemoData(): Promise<string> {
 }
 
 if (import.meta.main) {
-  await Deno.writeTextFile(`${ROOT}lib/demo_data.ts`, await renderDemoData());
-  const fmt = new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", `${ROOT}lib/demo_data.ts`] });
+  await Deno.writeTextFile(`${ROOT}lib/cli/demo_data.ts`, await renderDemoData());
+  const fmt = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "-q", `${ROOT}lib/cli/demo_data.ts`],
+  });
   await fmt.output();
 }

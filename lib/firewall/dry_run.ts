@@ -3,7 +3,7 @@
  * and keeps the tables in memory so list() agrees with what was "applied". Nothing is executed.
  * @module
  */
-import { createLogger } from "../log.ts";
+import { createLogger } from "../core/log.ts";
 import { IPFW_DEFAULT_PATH, ipfwCreateArgs, planIpfw } from "./ipfw.ts";
 import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
 

@@ -21,9 +21,9 @@
  * because ipfw rejects them (exit 65) and that would fail the whole invocation.
  * @module
  */
-import { parseCidr } from "../address.ts";
-import { BackendError } from "../errors.ts";
-import type { RunResult } from "../exec.ts";
+import { parseCidr } from "../core/address.ts";
+import { BackendError } from "../core/errors.ts";
+import type { RunResult } from "../core/exec.ts";
 import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
 
 /** Where ipfw lives on FreeBSD. */

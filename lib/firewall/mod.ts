@@ -11,16 +11,16 @@
  *    same batch with backoff.
  * @module
  */
-import { parseCidr } from "../address.ts";
-import type { Runner } from "../exec.ts";
-import type { Logger } from "../log.ts";
+import { parseCidr } from "../core/address.ts";
+import type { Runner } from "../core/exec.ts";
+import type { Logger } from "../core/log.ts";
 import { createDryRunBackend } from "./dry_run.ts";
 import { createIpfwBackend } from "./ipfw.ts";
 import { createNftBackend } from "./nft.ts";
 import { createPfBackend } from "./pf.ts";
 
-export type { Logger } from "../log.ts";
-export type { Runner, RunResult } from "../exec.ts";
+export type { Logger } from "../core/log.ts";
+export type { Runner, RunResult } from "../core/exec.ts";
 
 /** One entry to add to or delete from a table. */
 export interface FirewallChange {

@@ -16,9 +16,9 @@
  * Elements carry no kernel timeout: banwatch expires bans itself and reconciles at start.
  * @module
  */
-import { parseCidr } from "../address.ts";
-import { BackendError } from "../errors.ts";
-import type { RunResult } from "../exec.ts";
+import { parseCidr } from "../core/address.ts";
+import { BackendError } from "../core/errors.ts";
+import type { RunResult } from "../core/exec.ts";
 import { DEFAULT_FIREWALL_TIMEOUT, groupChanges } from "./ipfw.ts";
 import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
 

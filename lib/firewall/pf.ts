@@ -13,9 +13,9 @@
  * not exist.") counts as done.
  * @module
  */
-import { parseCidr } from "../address.ts";
-import { BackendError } from "../errors.ts";
-import type { RunResult } from "../exec.ts";
+import { parseCidr } from "../core/address.ts";
+import { BackendError } from "../core/errors.ts";
+import type { RunResult } from "../core/exec.ts";
 import { chunk, DEFAULT_FIREWALL_TIMEOUT, groupChanges } from "./ipfw.ts";
 import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
 

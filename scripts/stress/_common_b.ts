@@ -6,8 +6,12 @@
  */
 import { RUN_FLAGS } from "../flags.ts";
 import { syslogHeader as header } from "../gen_maillog.ts";
-import { type ControlRequest, type ControlResponse, formatRequest } from "../../lib/control.ts";
-import { sendRequest } from "../../lib/control_client.ts";
+import {
+  type ControlRequest,
+  type ControlResponse,
+  formatRequest,
+} from "../../lib/control/control.ts";
+import { sendRequest } from "../../lib/control/client.ts";
 
 /** One figure of a stress scenario, as `deno task stress` prints it. */
 export interface StressResult {

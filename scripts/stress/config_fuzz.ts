@@ -8,8 +8,8 @@
  * keeps its configuration and keeps banning with it.
  * @module
  */
-import { parseConfig } from "../../lib/config.ts";
-import { ConfigError } from "../../lib/errors.ts";
+import { parseConfig } from "../../lib/config/config.ts";
+import { ConfigError } from "../../lib/core/errors.ts";
 import { mulberry32 } from "../gen_maillog.ts";
 import {
   control,

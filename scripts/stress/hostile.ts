@@ -9,10 +9,10 @@
  * the corpus's configs.
  * @module
  */
-import { BUILTIN_FILTERS } from "../../lib/builtin_filters.ts";
-import { parseConfig } from "../../lib/config.ts";
-import { compileFilter, type FilterSpec, matchLine } from "../../lib/filter.ts";
-import { createLineSplitter, DEFAULT_MAX_LINE_BYTES } from "../../lib/line_splitter.ts";
+import { BUILTIN_FILTERS } from "../../lib/filter/builtin.ts";
+import { parseConfig } from "../../lib/config/config.ts";
+import { compileFilter, type FilterSpec, matchLine } from "../../lib/filter/filter.ts";
+import { createLineSplitter, DEFAULT_MAX_LINE_BYTES } from "../../lib/source/splitter.ts";
 import {
   HOSTILE_DIR,
   mb,

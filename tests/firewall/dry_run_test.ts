@@ -1,6 +1,6 @@
 import { assertEquals } from "../_assert.ts";
-import type { Runner } from "../../lib/exec.ts";
-import { createLogger } from "../../lib/log.ts";
+import type { Runner } from "../../lib/core/exec.ts";
+import { createLogger } from "../../lib/core/log.ts";
 import { createDryRunBackend } from "../../lib/firewall/dry_run.ts";
 import { createBackend } from "../../lib/firewall/mod.ts";
 

@@ -1,7 +1,7 @@
 import { assertEquals, assertMatch, assertOk, assertRejects, assertThrows } from "../_assert.ts";
-import { createRunner } from "../../lib/exec.ts";
-import { BackendError } from "../../lib/errors.ts";
-import { createLogger } from "../../lib/log.ts";
+import { createRunner } from "../../lib/core/exec.ts";
+import { BackendError } from "../../lib/core/errors.ts";
+import { createLogger } from "../../lib/core/log.ts";
 import {
   chunk,
   chunkArgv,

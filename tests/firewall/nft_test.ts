@@ -3,7 +3,7 @@
  * namespaces made by the test (10.200.N.0/24 on a veth pair; no traffic leaves them).
  */
 import { assertEquals, assertOk } from "../_assert.ts";
-import { createRunner, type Runner, type RunOptions } from "../../lib/exec.ts";
+import { createRunner, type Runner, type RunOptions } from "../../lib/core/exec.ts";
 import { createBackend } from "../../lib/firewall/mod.ts";
 import {
   nftApplyScript,

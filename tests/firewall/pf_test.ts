@@ -1,6 +1,6 @@
 import { assertEquals, assertOk, assertRejects, assertThrows } from "../_assert.ts";
-import type { Runner, RunOptions, RunResult } from "../../lib/exec.ts";
-import { BackendError } from "../../lib/errors.ts";
+import type { Runner, RunOptions, RunResult } from "../../lib/core/exec.ts";
+import { BackendError } from "../../lib/core/errors.ts";
 import { createBackend } from "../../lib/firewall/mod.ts";
 import {
   isValidPfTableName,

@@ -1,0 +1,731 @@
+/**
+ * The commands that talk to the running daemon over its control socket:
+ * `status`, `banned`, `ban`, `unban`, `reload`, `flush`. Each prints a table for people or,
+ * with `--json`, the protocol's result object on one line.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { parse as parseToml } from "smol-toml";
+import { parseCidr, parseIp } from "../../core/address.ts";
+import type { Command, CommandContext } from "../command.ts";
+import { loadConfig } from "../../config/load.ts";
+import {
+  type BannedEntry,
+  type ControlCommand,
+  type ControlResponse,
+  DEFAULT_SOCKET_PATH,
+  type JailStatus,
+  type StatusReport,
+} from "../../control/control.ts";
+import { DaemonUnreachableError, sendRequest } from "../../control/client.ts";
+import { formatDuration, parseDuration } from "../../core/duration.ts";
+import { ConfigError, RuntimeError, UsageError } from "../../core/errors.ts";
+import { createLogger } from "../../core/log.ts";
+import { openStore, STATE_DB_NAME, type Store } from "../../state/store.ts";
+import { VERSION } from "../../core/version.ts";
+
+/** Where the configuration is read from unless `-c` says otherwise. */
+export const DEFAULT_CONFIG_PATH = "/usr/local/etc/banwatch/jails.toml";
+
+/** Seconds to wait for the daemon's answer (reload may apply many firewall changes). */
+const TIMEOUT = { default: 30, reload: 120 } as const;
+
+const COMMON_HELP = [
+  "Common options:",
+  "  -c, --config FILE   the configuration, used to find the socket",
+  `                      (default ${DEFAULT_CONFIG_PATH})`,
+  "  -s, --socket PATH   the daemon's control socket (default: [global] socket of the",
+  `                      configuration, else ${DEFAULT_SOCKET_PATH})`,
+  "      --json          print the result as one JSON object",
+  "  -h, --help          show this help",
+  "",
+  "Exit status: 0 ok, 1 runtime failure (daemon unreachable), 2 usage error,",
+  "78 configuration error. See banwatch(8).",
+  "",
+].join("\n");
+
+type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
+
+const COMMON_OPTIONS: OptionSpec = {
+  config: { type: "string", short: "c" },
+  socket: { type: "string", short: "s" },
+  json: { type: "boolean" },
+};
+
+interface ParsedArgs {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** Parses a command's arguments strictly; problems become UsageError. */
+function parseCommandArgs(name: string, args: string[], extra: OptionSpec = {}): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...COMMON_OPTIONS, ...extra },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const first = message.split(/\. (?=[A-Z])/, 1)[0] ?? message;
+    throw new UsageError(`${name}: ${first} (see banwatch ${name} --help)`);
+  }
+}
+
+/** What the control commands use of a jail's configuration (a JailConfig fits). */
+export interface JailInfo {
+  /** Jail name. */
+  name: string;
+  /** Whether it is enabled. */
+  enabled: boolean;
+  /** Firewall backend. */
+  backend: string;
+  /** Firewall table. */
+  table: string;
+  /** Log paths (globs allowed). */
+  logPaths: readonly string[];
+}
+
+/** What the control commands use of the configuration. */
+export interface ConfigView {
+  /** `[global] socket`. */
+  socket: string;
+  /** `[global] state_dir`. */
+  stateDir: string;
+  /** The jails. */
+  jails: readonly JailInfo[];
+}
+
+/** The state directory when no configuration says otherwise. */
+export const DEFAULT_STATE_DIR = "/var/db/banwatch";
+
+function stringList(value: unknown): string[] | undefined {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
+  return undefined;
+}
+
+function table(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? value as Record<string, unknown>
+    : {};
+}
+
+/**
+ * Reads what the control commands need from jails.toml (socket, state_dir, jail names,
+ * backends, tables, log paths) without validating the rest, so a config with a problem
+ * elsewhere still names the right socket; undefined when the file cannot be read or parsed.
+ * @param path the configuration file
+ */
+export async function readConfigView(path: string): Promise<ConfigView | undefined> {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(await Deno.readTextFile(path)) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const global = table(doc.global);
+  const defaults = table(doc.defaults);
+  const jails: JailInfo[] = Object.entries(table(doc.jail)).map(([name, raw]) => {
+    const jail = { ...defaults, ...table(raw) };
+    return {
+      name,
+      enabled: typeof jail.enabled === "boolean" ? jail.enabled : false,
+      backend: typeof jail.backend === "string" ? jail.backend : "ipfw",
+      table: typeof jail.table === "string" ? jail.table : name,
+      logPaths: stringList(jail.logpath) ?? [],
+    };
+  });
+  return {
+    socket: typeof global.socket === "string" ? global.socket : DEFAULT_SOCKET_PATH,
+    stateDir: typeof global.state_dir === "string" ? global.state_dir : DEFAULT_STATE_DIR,
+    jails,
+  };
+}
+
+/** The configuration file, the socket and (when it could be read) the configuration. */
+interface Target {
+  configFile: string;
+  socket: string;
+  config: ConfigView | undefined;
+}
+
+/**
+ * The configuration as the control commands see it: loadConfig() when the file is valid,
+ * else the lenient {@link readConfigView} (so a config with a problem still names the
+ * socket), else undefined.
+ * @param path the configuration file
+ */
+export async function loadConfigView(path: string): Promise<ConfigView | undefined> {
+  try {
+    const config = await loadConfig(path);
+    return { socket: config.global.socket, stateDir: config.global.stateDir, jails: config.jails };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return await readConfigView(path);
+  }
+}
+
+/** Resolves `-c`/`-s`: the socket comes from `-s`, else the config's `[global] socket`. */
+async function resolveTarget(values: ParsedArgs["values"]): Promise<Target> {
+  const configFile = typeof values.config === "string" ? values.config : DEFAULT_CONFIG_PATH;
+  const config = await loadConfigView(configFile);
+  const socket = typeof values.socket === "string"
+    ? values.socket
+    : config?.socket ?? DEFAULT_SOCKET_PATH;
+  return { configFile, socket, config };
+}
+
+/** Sends `command` and returns its result; daemon failures become the matching error class. */
+async function call(target: Target, command: ControlCommand): Promise<unknown> {
+  const timeout = command.cmd === "reload" ? TIMEOUT.reload : TIMEOUT.default;
+  const response: ControlResponse = await sendRequest(target.socket, { v: 1, ...command }, {
+    timeout,
+  });
+  if (response.ok) return response.result;
+  switch (response.kind) {
+    case "usage":
+      throw new UsageError(response.error);
+    case "config":
+      throw new ConfigError(response.problems?.length ? response.problems : [response.error]);
+    case "runtime":
+      throw new RuntimeError(response.error);
+  }
+}
+
+function printJson(ctx: CommandContext, value: unknown): void {
+  ctx.io.out(JSON.stringify(value) + "\n");
+}
+
+function requireRecord(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new RuntimeError(`the daemon sent an unexpected ${what} result`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function requireNumber(value: unknown, what: string): number {
+  if (typeof value !== "number") {
+    throw new RuntimeError(`the daemon sent an unexpected ${what} result`);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting (pure)
+
+/** Options of the table formatters. */
+export interface FormatOptions {
+  /** The current time, epoch seconds (for "ago"/"left"). */
+  now: number;
+  /** IANA time zone for timestamps (default: the local zone). */
+  timeZone?: string;
+}
+
+/**
+ * Formats an epoch-seconds time as `YYYY-MM-DD HH:MM:SS` in the given or local zone.
+ * @param seconds epoch seconds
+ */
+export function formatTime(seconds: number, options: { timeZone?: string } = {}): string {
+  const format = new Intl.DateTimeFormat("sv-SE", {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+    ...(options.timeZone === undefined ? {} : { timeZone: options.timeZone }),
+  });
+  return format.format(new Date(seconds * 1000));
+}
+
+function roundDuration(seconds: number): string {
+  return formatDuration(Math.max(0, Math.round(seconds)));
+}
+
+/**
+ * Lays out rows under headers, columns separated by two spaces, no trailing blanks.
+ * @param headers column titles
+ * @param rows cells
+ */
+export function formatTable(headers: readonly string[], rows: readonly string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  return [line(headers), ...rows.map(line)].join("\n") + "\n";
+}
+
+/**
+ * The `status` table for people.
+ * @param report the daemon's (or the saved) report
+ */
+export function formatStatus(report: StatusReport, options: FormatOptions): string {
+  const t = (s: number): string => formatTime(s, options);
+  const out: string[] = [];
+  if (report.running) {
+    out.push(
+      `banwatch ${report.version} running, pid ${report.pid}, up ${
+        roundDuration(options.now - report.startedAt)
+      } (since ${t(report.startedAt)})`,
+    );
+    out.push(`config ${report.configFile}, loaded ${t(report.configLoadedAt)}`);
+  } else {
+    out.push(`config ${report.configFile}`);
+  }
+  out.push("");
+  if (report.jails.length === 0) {
+    out.push("no jails");
+    return out.join("\n") + "\n";
+  }
+  out.push(formatTable(
+    [
+      "JAIL",
+      "ENABLED",
+      "BACKEND",
+      "TABLE",
+      "FAILING",
+      "FAILURES",
+      "BANNED",
+      "TOTAL BANNED",
+      "TOTAL UNBANNED",
+      "PENDING",
+      "EVICTED",
+    ],
+    report.jails.map((j: JailStatus) => [
+      j.name,
+      j.enabled ? "yes" : "no",
+      j.backend,
+      j.table,
+      String(j.failing),
+      String(j.failures),
+      String(j.banned),
+      String(j.totalBanned),
+      String(j.totalUnbanned),
+      String(j.pending),
+      String(j.evictions),
+    ]),
+  ));
+  const files = report.jails.flatMap((j) =>
+    j.files.map((f) => [
+      j.name,
+      f.path,
+      String(f.offset),
+      f.lastRead === undefined || f.lastRead === null
+        ? "-"
+        : `${t(f.lastRead)} (${roundDuration(options.now - f.lastRead)} ago)`,
+    ])
+  );
+  if (files.length > 0) out.push(formatTable(["JAIL", "FILE", "OFFSET", "LAST READ"], files));
+  return out.join("\n");
+}
+
+/**
+ * The `banned` table for people.
+ * @param bans active bans
+ */
+export function formatBanned(bans: readonly BannedEntry[], options: FormatOptions): string {
+  if (bans.length === 0) return "no active bans\n";
+  const t = (s: number): string => formatTime(s, options);
+  const sorted = [...bans].sort((a, b) =>
+    a.jail < b.jail ? -1 : a.jail > b.jail ? 1 : a.since - b.since
+  );
+  return formatTable(
+    ["ADDRESS", "JAIL", "SINCE", "UNTIL", "LEFT", "FAILURES", "BANS", "ORIGIN"],
+    sorted.map((b) => [
+      b.target,
+      b.jail,
+      t(b.since),
+      b.until === null ? "forever" : t(b.until),
+      b.until === null ? "forever" : roundDuration(b.until - options.now),
+      String(b.failures),
+      String(b.banCount),
+      b.origin,
+    ]),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// status with the daemon down: the state database, read-only
+
+/** Tests a path against a log path that may hold `*`, `?` or `[...]` globs. */
+function matchesLogPath(pattern: string, path: string): boolean {
+  if (!/[*?[]/.test(pattern)) return pattern === path;
+  let re = "^";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === "*") re += "[^/]*";
+    else if (c === "?") re += "[^/]";
+    else if (c === "[") {
+      const end = pattern.indexOf("]", i + 1);
+      if (end < 0) re += "\\[";
+      else {
+        re += `[${pattern.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\")}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\\]]/g, "\\$&");
+  }
+  return new RegExp(`${re}$`).test(path);
+}
+
+/**
+ * Builds a status report (running: false) from the saved state and, when known, the config.
+ * Totals come from the ban history; `totalUnbanned` is past bans no longer active.
+ * @param store the state database (read-only is enough)
+ * @param config the configuration, or undefined when it could not be read
+ */
+export function savedStatus(
+  store: Store,
+  config: ConfigView | undefined,
+  options: { configFile: string },
+): StatusReport {
+  const positions = store.loadPositions();
+  const windows = store.loadWindows();
+  const bans = store.loadBans();
+  const history = store.loadHistory();
+  const names: string[] = config ? config.jails.map((j) => j.name) : [];
+  for (const name of [...windows, ...bans, ...history].map((x) => x.jail)) {
+    if (!names.includes(name)) names.push(name);
+  }
+  const jails: JailStatus[] = names.map((name) => {
+    const jail = config?.jails.find((j) => j.name === name);
+    const jailBans = bans.filter((b) => b.jail === name);
+    const jailWindows = windows.filter((w) => w.jail === name);
+    const totalBanned = history.filter((h) => h.jail === name).length;
+    return {
+      name,
+      enabled: jail?.enabled ?? false,
+      backend: jail?.backend ?? "-",
+      table: jail?.table ?? "-",
+      files: jail
+        ? positions
+          .filter((p) => jail.logPaths.some((pattern) => matchesLogPath(pattern, p.path)))
+          .map((p) => ({ path: p.path, offset: p.offset, lastRead: undefined }))
+        : [],
+      failing: jailWindows.length,
+      failures: jailWindows.reduce((n, w) => n + w.times.length, 0),
+      banned: jailBans.length,
+      totalBanned,
+      totalUnbanned: Math.max(0, totalBanned - jailBans.length),
+      pending: jailBans.filter((b) => b.applied === false).length,
+      evictions: 0,
+    };
+  });
+  return {
+    version: VERSION,
+    pid: 0,
+    running: false,
+    configFile: options.configFile,
+    configLoadedAt: 0,
+    startedAt: 0,
+    jails,
+  };
+}
+
+async function statusFromStore(
+  target: Target,
+  unreachable: DaemonUnreachableError,
+): Promise<{ report: StatusReport; database: string }> {
+  const stateDir = target.config?.stateDir ?? DEFAULT_STATE_DIR;
+  const database = `${stateDir}/${STATE_DB_NAME}`;
+  try {
+    await Deno.stat(database);
+  } catch {
+    throw new RuntimeError(`${unreachable.message}; no saved state at ${database} either`, {
+      cause: unreachable,
+    });
+  }
+  let store: Store;
+  try {
+    store = openStore(database, { readonly: true, logger: createLogger({ write: () => {} }) });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split("\n", 1)[0] : String(error);
+    throw new RuntimeError(`${unreachable.message}; cannot read ${database}: ${reason}`, {
+      cause: error,
+    });
+  }
+  try {
+    return {
+      report: savedStatus(store, target.config, { configFile: target.configFile }),
+      database,
+    };
+  } finally {
+    store.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The commands
+
+function usageOf(name: string, count: number, expected: string): never {
+  throw new UsageError(
+    `${name}: expected ${expected}, got ${count} argument${
+      count === 1 ? "" : "s"
+    } (see banwatch ${name} --help)`,
+  );
+}
+
+/** `banwatch status [JAIL]`. */
+export const STATUS_COMMAND: Command = {
+  name: "status",
+  summary: "show what the daemon does: jails, files, failures, bans",
+  help: [
+    "Usage: banwatch status [JAIL] [options]",
+    "",
+    "Shows, per jail, the files followed with their offsets and last read times, the",
+    "addresses whose failures are being counted, active bans, totals banned and unbanned,",
+    "pending firewall changes, and when the configuration was loaded. When the daemon is",
+    "not running, shows the state saved in the state database (read-only), says so on the",
+    "first line and exits 1.",
+    "",
+    COMMON_HELP,
+  ].join("\n"),
+  async run(args: string[], ctx: CommandContext): Promise<number> {
+    const { values, positionals } = parseCommandArgs("status", args);
+    if (positionals.length > 1) usageOf("status", positionals.length, "at most one JAIL");
+    const jail = positionals[0];
+    const target = await resolveTarget(values);
+    let report: StatusReport;
+    try {
+      report = requireRecord(
+        await call(target, jail === undefined ? { cmd: "status" } : { cmd: "status", jail }),
+        "status",
+      ) as unknown as StatusReport;
+    } catch (error) {
+      if (!(error instanceof DaemonUnreachableError)) throw error;
+      const saved = await statusFromStore(target, error);
+      const full = saved.report;
+      if (jail !== undefined) {
+        full.jails = full.jails.filter((j) => j.name === jail);
+        if (full.jails.length === 0) {
+          throw new RuntimeError(
+            `${error.message}; no jail "${jail}" in ${target.configFile} or ${saved.database}`,
+          );
+        }
+      }
+      if (values.json) printJson(ctx, full);
+      else {
+        ctx.io.out(
+          `banwatch is not running (cannot reach ${error.socketPath}: ${error.reason}); ` +
+            `state saved in ${saved.database}:\n`,
+        );
+        ctx.io.out(formatStatus(full, { now: ctx.now() }));
+      }
+      return 1;
+    }
+    if (values.json) printJson(ctx, report);
+    else ctx.io.out(formatStatus(report, { now: ctx.now() }));
+    return 0;
+  },
+};
+
+/** `banwatch banned [--jail J]`. */
+export const BANNED_COMMAND: Command = {
+  name: "banned",
+  summary: "list active bans",
+  help: [
+    "Usage: banwatch banned [--jail JAIL] [options]",
+    "",
+    "Lists active bans with address, jail, since, until, failures and ban count.",
+    'With --json: {"bans": [...]}.',
+    "",
+    "Options:",
+    "  -j, --jail JAIL     only this jail",
+    "",
+    COMMON_HELP,
+  ].join("\n"),
+  async run(args: string[], ctx: CommandContext): Promise<number> {
+    const { values, positionals } = parseCommandArgs("banned", args, {
+      jail: { type: "string", short: "j" },
+    });
+    if (positionals.length > 0) usageOf("banned", positionals.length, "no arguments");
+    const target = await resolveTarget(values);
+    const jail = typeof values.jail === "string" ? values.jail : undefined;
+    const result = requireRecord(
+      await call(target, jail === undefined ? { cmd: "banned" } : { cmd: "banned", jail }),
+      "banned",
+    );
+    if (!Array.isArray(result.bans)) {
+      throw new RuntimeError("the daemon sent an unexpected banned result");
+    }
+    if (values.json) printJson(ctx, result);
+    else ctx.io.out(formatBanned(result.bans as BannedEntry[], { now: ctx.now() }));
+    return 0;
+  },
+};
+
+/** Checks ADDR is an address or network before bothering the daemon. */
+function checkAddress(name: string, text: string): void {
+  if (parseIp(text) === undefined && parseCidr(text) === undefined) {
+    throw new UsageError(`${name}: "${text}" is not an IP address or network`);
+  }
+}
+
+/** `banwatch ban JAIL ADDR [--for DURATION] [--force]`. */
+export const BAN_COMMAND: Command = {
+  name: "ban",
+  summary: "ban an address by hand",
+  help: [
+    "Usage: banwatch ban JAIL ADDR [--for DURATION] [--force] [options]",
+    "",
+    "Bans ADDR (an address or network) in JAIL's firewall table. Addresses in ignoreip",
+    "and the host's own addresses are refused, with the reason, unless --force is given.",
+    "",
+    "Options:",
+    '      --for DURATION  how long ("90s", "20m", "1h", "1d", "4w", "forever";',
+    "                      default: the jail's bantime)",
+    "      --force         ban even an ignoreip or own address",
+    "",
+    COMMON_HELP,
+  ].join("\n"),
+  async run(args: string[], ctx: CommandContext): Promise<number> {
+    const { values, positionals } = parseCommandArgs("ban", args, {
+      for: { type: "string" },
+      force: { type: "boolean" },
+    });
+    if (positionals.length !== 2) usageOf("ban", positionals.length, "JAIL ADDR");
+    const [jail, addr] = positionals as [string, string];
+    checkAddress("ban", addr);
+    const command: ControlCommand = { cmd: "ban", jail, addr };
+    if (typeof values.for === "string") {
+      const duration = parseDuration(values.for);
+      if (duration === undefined || duration <= 0) {
+        throw new UsageError(
+          `ban: --for "${values.for}" is not a duration; expected e.g. "90s", "20m", "1h", "1d", "4w" or "forever"`,
+        );
+      }
+      command.duration = duration;
+    }
+    if (values.force) command.force = true;
+    const target = await resolveTarget(values);
+    const entry = requireRecord(await call(target, command), "ban") as unknown as BannedEntry;
+    if (values.json) printJson(ctx, entry);
+    else {
+      const until = entry.until === null
+        ? "forever"
+        : `until ${formatTime(entry.until)} (${roundDuration(entry.until - ctx.now())})`;
+      ctx.io.out(`banned ${entry.target} in ${entry.jail} ${until}\n`);
+    }
+    return 0;
+  },
+};
+
+/** `banwatch unban ADDR [--jail J]` and `banwatch unban --all [--jail J]`. */
+export const UNBAN_COMMAND: Command = {
+  name: "unban",
+  summary: "lift bans by hand",
+  help: [
+    "Usage: banwatch unban ADDR [--jail JAIL] [options]",
+    "       banwatch unban --all [--jail JAIL] [options]",
+    "",
+    "Lifts the bans of ADDR (in every jail, or only JAIL), or every ban with --all.",
+    "Prints how many bans were lifted; none is not an error.",
+    "",
+    "Options:",
+    "  -j, --jail JAIL     only in this jail",
+    "      --all           every ban (of JAIL, or of every jail)",
+    "",
+    COMMON_HELP,
+  ].join("\n"),
+  async run(args: string[], ctx: CommandContext): Promise<number> {
+    const { values, positionals } = parseCommandArgs("unban", args, {
+      jail: { type: "string", short: "j" },
+      all: { type: "boolean" },
+    });
+    const command: ControlCommand = { cmd: "unban" };
+    if (values.all) {
+      if (positionals.length > 0) {
+        throw new UsageError("unban: give either ADDR or --all, not both");
+      }
+      command.all = true;
+    } else {
+      if (positionals.length !== 1) usageOf("unban", positionals.length, "ADDR (or --all)");
+      const addr = positionals[0] as string;
+      checkAddress("unban", addr);
+      command.addr = addr;
+    }
+    if (typeof values.jail === "string") command.jail = values.jail;
+    const target = await resolveTarget(values);
+    const result = requireRecord(await call(target, command), "unban");
+    const removed = requireNumber(result.removed, "unban");
+    if (values.json) printJson(ctx, result);
+    else {
+      const scope = typeof values.jail === "string" ? ` in ${values.jail}` : "";
+      const what = values.all ? "" : ` of ${command.addr}`;
+      ctx.io.out(`lifted ${removed} ban${removed === 1 ? "" : "s"}${what}${scope}\n`);
+    }
+    return 0;
+  },
+};
+
+/** `banwatch reload`. */
+export const RELOAD_COMMAND: Command = {
+  name: "reload",
+  summary: "make the daemon validate and load its configuration again",
+  help: [
+    "Usage: banwatch reload [options]",
+    "",
+    "Asks the daemon (through its control socket) to read its configuration file again.",
+    "The new configuration is validated first: when it has problems, each is printed on",
+    "stderr, the running configuration stays, and the exit status is 78.",
+    "",
+    COMMON_HELP,
+  ].join("\n"),
+  async run(args: string[], ctx: CommandContext): Promise<number> {
+    const { values, positionals } = parseCommandArgs("reload", args);
+    if (positionals.length > 0) usageOf("reload", positionals.length, "no arguments");
+    const target = await resolveTarget(values);
+    try {
+      const result = await call(target, { cmd: "reload" });
+      if (values.json) printJson(ctx, result);
+      else ctx.io.out("configuration reloaded\n");
+      return 0;
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        ctx.io.err("banwatch: reload refused, the running configuration stays:\n");
+      }
+      throw error;
+    }
+  },
+};
+
+/** `banwatch flush JAIL`. */
+export const FLUSH_COMMAND: Command = {
+  name: "flush",
+  summary: "forget the failures counted in a jail",
+  help: [
+    "Usage: banwatch flush JAIL [options]",
+    "",
+    "Forgets the failure windows of JAIL (the failures counted towards a ban). Active",
+    "bans stay; lift them with banwatch unban.",
+    "",
+    COMMON_HELP,
+  ].join("\n"),
+  async run(args: string[], ctx: CommandContext): Promise<number> {
+    const { values, positionals } = parseCommandArgs("flush", args);
+    if (positionals.length !== 1) usageOf("flush", positionals.length, "JAIL");
+    const jail = positionals[0] as string;
+    const target = await resolveTarget(values);
+    const result = requireRecord(await call(target, { cmd: "flush", jail }), "flush");
+    const forgotten = requireNumber(result.forgotten, "flush");
+    if (values.json) printJson(ctx, result);
+    else {
+      ctx.io.out(
+        `forgot the failures of ${forgotten} address${forgotten === 1 ? "" : "es"} in ${jail}\n`,
+      );
+    }
+    return 0;
+  },
+};
+
+/** Every control command, in the order `--help` should list them. */
+export const CONTROL_COMMANDS: readonly Command[] = [
+  STATUS_COMMAND,
+  BANNED_COMMAND,
+  BAN_COMMAND,
+  UNBAN_COMMAND,
+  RELOAD_COMMAND,
+  FLUSH_COMMAND,
+];

@@ -1,0 +1,223 @@
+/**
+ * `banwatch run`: the daemon in the foreground (daemon(8) supervises it). Signals, the poll
+ * loop and the control socket live here; the work is in lib/daemon.ts.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Cidr, parseCidr } from "../../core/address.ts";
+import type { Command, CommandContext } from "../command.ts";
+import type { Config } from "../../config/config.ts";
+import { loadConfig } from "../../config/load.ts";
+import { type ControlServer, serveControl } from "../../control/control.ts";
+import { Daemon } from "../../daemon/daemon.ts";
+import { UsageError } from "../../core/errors.ts";
+import { createRunner } from "../../core/exec.ts";
+import { compactHeap, createCompactionPolicy } from "../../daemon/heap.ts";
+import { createLogger, type LogLevel } from "../../core/log.ts";
+import { DEFAULT_CONFIG_PATH as DEFAULT_CONFIG } from "./control.ts";
+
+const HELP = `Usage: banwatch run [-c FILE] [options]
+
+Runs the daemon in the foreground: polls every enabled jail's logs, counts failures and bans
+through the jails' firewall tables. Logs one line per event to stderr (daemon(8) -S sends them
+to syslog). SIGTERM/SIGINT: commit the state and exit 0. SIGHUP: reload the configuration
+(validated first; an invalid one is logged and the running one stays).
+
+Options:
+  -c, --config FILE     the configuration (default ${DEFAULT_CONFIG})
+      --dry-run         use the dry-run backend for every jail: log the firewall argv, run nothing
+      --replay          read the logs once to their end using the lines' own times as the clock,
+                        then print the bans and exit (for trying a config on old logs)
+      --no-socket       do not open the control socket
+      --log-level L     debug, info, warn or error (default info)
+  -h, --help            this text
+
+Exit status: 0 after SIGTERM/SIGINT, 1 on a runtime failure at start, 78 on an invalid
+configuration.
+`;
+
+/** The host's own addresses, never banned while ignoreself is on. */
+export function ownAddresses(): Cidr[] {
+  const out: Cidr[] = [];
+  try {
+    for (const iface of Deno.networkInterfaces()) {
+      const cidr = parseCidr(iface.address.replace(/%.*$/, ""));
+      if (cidr) out.push(cidr);
+    }
+  } catch {
+    // Without permission or support the loopback and ignoreip checks still apply.
+  }
+  return out;
+}
+
+/** Options for running the daemon loop. */
+export interface RunDaemonOptions {
+  /** The configuration. */
+  config: Config;
+  /** Path to reload from. */
+  configPath: string;
+  /** Where command output and logs go. */
+  ctx: CommandContext;
+  /** Backend override. */
+  dryRun?: boolean;
+  /** Read once with the line clock and stop. */
+  replay?: boolean;
+  /** Open the control socket. */
+  socket?: boolean;
+  /** Log level. */
+  logLevel?: LogLevel;
+}
+
+/** Starts the daemon and runs until a stop signal (or, in replay, the end of the logs). */
+export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
+  const { ctx } = options;
+  const logger = createLogger({
+    level: options.logLevel ?? "info",
+    write: (line) => ctx.io.err(`${line}\n`),
+  });
+  const startDaemon = () =>
+    Daemon.start({
+      config: options.config,
+      logger,
+      now: ctx.now,
+      runner: createRunner(),
+      ownAddresses: ownAddresses(),
+      ...(options.dryRun ? { backendOverride: "dry-run" as const } : {}),
+      replay: options.replay ?? false,
+      reloadConfig: () => loadConfig(options.configPath),
+      pid: Deno.pid,
+    });
+  if (options.replay) {
+    const daemon = await startDaemon();
+    do {
+      await daemon.tick();
+    } while (!daemon.idle);
+    await daemon.tick();
+    return daemon;
+  }
+
+  let server: ControlServer | undefined;
+  let daemon: Daemon | undefined;
+  let stopped = false;
+  // Ends the wait between two polls early; set only while the loop waits.
+  let wake: (() => void) | undefined;
+  const onStop = () => {
+    stopped = true;
+    wake?.();
+  };
+  const onHup = () => {
+    daemon?.reload().catch((error) => logger.error("reload_failed", { error: String(error) }));
+  };
+  // Listen before the (possibly long) start: a SIGTERM then still stops cleanly.
+  Deno.addSignalListener("SIGTERM", onStop);
+  Deno.addSignalListener("SIGINT", onStop);
+  Deno.addSignalListener("SIGHUP", onHup);
+  try {
+    daemon = await startDaemon();
+    if (!stopped && (options.socket ?? true)) {
+      server = await serveControl(options.config.global.socket, daemon, { logger });
+    }
+    logger.info("started", {
+      config: options.configPath,
+      jails: options.config.jails.filter((j) => j.enabled).length,
+      socket: server?.path,
+    });
+    const compaction = createCompactionPolicy();
+    const heapTotal = () => Deno.memoryUsage().heapTotal;
+    while (!stopped) {
+      // The next poll is due one interval after this one started, not after it ended.
+      const due = performance.now() + daemon.pollInterval * 1000;
+      let result = { lines: 0, behind: false };
+      try {
+        result = await daemon.tick();
+      } catch (error) {
+        logger.error("poll_failed", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+      if (result.behind) {
+        // Catching up: poll again at once, but let signals and the control socket in first
+        // (log reads are synchronous, so a tick may never yield to the event loop itself).
+        // A timer, not setImmediate or a MessageChannel: those are cheaper (no 4 ms clamp on
+        // nested timers) but in Deno they run before socket I/O is polled, so a status request
+        // would wait for the end of the catch-up (tests/cmd_run_test.ts).
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        continue;
+      }
+      if (stopped) break;
+      if (compaction.afterPoll(result.lines, result.behind, performance.now(), heapTotal)) {
+        const done = compactHeap();
+        if (done) {
+          compaction.compacted(done.heapTotalAfter);
+          logger.debug("heap_compacted", {
+            heap_before: done.heapTotalBefore,
+            heap_after: done.heapTotalAfter,
+            ms: Math.round(done.ms),
+          });
+        }
+      }
+      const wait = Math.max(0, due - performance.now());
+      // One timer and one promise per poll. Not Promise.race() with a long-lived stop promise:
+      // every race leaves a reaction on that promise until it settles (~86,400 a day).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, wait);
+      });
+      wake = undefined;
+      clearTimeout(timer);
+    }
+    logger.info("stopping", { reason: "signal" });
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onStop);
+    Deno.removeSignalListener("SIGINT", onStop);
+    Deno.removeSignalListener("SIGHUP", onHup);
+    await server?.close();
+  }
+  return daemon;
+}
+
+async function runRun(args: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", short: "c" },
+      "dry-run": { type: "boolean" },
+      replay: { type: "boolean" },
+      "no-socket": { type: "boolean" },
+      "log-level": { type: "string" },
+    },
+  });
+  if (positionals.length > 0) throw new UsageError(`run takes no argument "${positionals[0]}"`);
+  const level = values["log-level"] ?? "info";
+  if (!["debug", "info", "warn", "error"].includes(level)) {
+    throw new UsageError(`--log-level: "${level}" is not one of debug, info, warn, error`);
+  }
+  const configPath = values.config ?? DEFAULT_CONFIG;
+  const config = await loadConfig(configPath);
+  const daemon = await runDaemon({
+    config,
+    configPath,
+    ctx,
+    dryRun: values["dry-run"] ?? false,
+    replay: values.replay ?? false,
+    socket: !(values["no-socket"] ?? values.replay ?? false),
+    logLevel: level as LogLevel,
+  });
+  if (values.replay) {
+    const bans = daemon.banned();
+    ctx.io.out(`${bans.length} active bans at the end of the replay\n`);
+  }
+  await daemon.close();
+  return 0;
+}
+
+/** The `run` command. */
+export const RUN_COMMAND: Command = {
+  name: "run",
+  summary: "run the daemon in the foreground (under daemon(8))",
+  help: HELP,
+  run: runRun,
+};

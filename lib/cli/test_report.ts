@@ -1,0 +1,484 @@
+/**
+ * The `banwatch test` report: counts every line of a log run through a filter, classifies every
+ * miss with a reason and keeps one example per class, so "0 matched" never comes without the why.
+ * Pure: lines, the clock value and the ignore check come in; numbers and text go out.
+ *
+ * Reading a whole log, most lines match nothing, so addText() takes blocks of lines and two
+ * shortcuts that change no figure of the report: a line that lacks every literal a match needs
+ * (lib/prefilter.ts) is judged by its date alone, and consecutive lines that start with the same
+ * syslog date and host share one date detection (lib/date_memo.ts); such a line, once its class
+ * has an example, is counted without even being sliced out of its block.
+ * @module
+ */
+import type { IpAddress } from "../core/address.ts";
+import type { DateMemo } from "../filter/date_memo.ts";
+import type { CompiledFilter, LineVerdict, NearMiss } from "../filter/filter.ts";
+import { dateHits, explainMiss, matchLine } from "../filter/filter.ts";
+import { forEachLine } from "../source/blocks.ts";
+import {
+  type LinePrefilter,
+  literalCursor,
+  prefilteredVerdict,
+  quickFilter,
+} from "../filter/prefilter.ts";
+import { SessionTracker, usesSessions } from "../filter/sessions.ts";
+
+/** Why a line did not count as a failure. */
+export type MissClass =
+  | "no-date"
+  | "no-failregex"
+  | "ignored"
+  | "not-an-address"
+  | "ignoreip"
+  | "truncated";
+
+/** Human wording of each miss class, in report order. */
+export const MISS_CLASSES: ReadonlyArray<readonly [MissClass, string]> = [
+  ["no-date", "no date found"],
+  ["no-failregex", "date found but no failregex matched"],
+  ["ignored", "matched but ignored by ignoreregex"],
+  ["not-an-address", "matched but the <HOST> text is not an address"],
+  ["ignoreip", "matched but the address is in ignoreip"],
+  ["truncated", "longer than the line limit: cut, so never matched (its end is unknown)"],
+];
+
+/** A line kept for printing, with its number in the input. */
+export interface NumberedLine {
+  /** 1-based line number. */
+  number: number;
+  /** The line text. */
+  text: string;
+}
+
+/** One miss class's count and its first example. */
+export interface MissSummary {
+  /** Lines in this class. */
+  count: number;
+  /** The first line of this class. */
+  example: NumberedLine | undefined;
+  /** For near misses, how far the regexes got on the example. */
+  explanation?: NearMiss[];
+}
+
+/** What to keep while counting. */
+export interface TestRunOptions {
+  /** Returns why an address must not be banned (ignoreip, loopback), or undefined. */
+  ignore?: (addr: IpAddress) => string | undefined;
+  /** Keep matched lines for --print-matched (at most `keepLimit`). */
+  keepMatched?: boolean;
+  /** Keep missed lines for --print-missed (at most `keepLimit`). */
+  keepMissed?: boolean;
+  /** Keep ignored lines for --print-ignored (at most `keepLimit`). */
+  keepIgnored?: boolean;
+  /** Most lines kept per kind, so memory stays bounded (default 100,000). */
+  keepLimit?: number;
+  /** Compute explanations for the example near misses. */
+  explain?: boolean;
+  /** Most distinct addresses counted in `hosts` (default 100,000; the rest count as overflow). */
+  maxHosts?: number;
+  /**
+   * Judge lines that lack every literal a match needs without running matchLine() (default
+   * true; lib/prefilter.ts). The report is the same either way.
+   */
+  prefilter?: boolean;
+  /**
+   * Take a line's date from the previous line when both start with the same syslog date and
+   * host (default true, used only with auto-detected dates; lib/date_memo.ts). The report is
+   * the same either way.
+   */
+  dateMemo?: boolean;
+}
+
+/** A failure found by the run: what `--simulate` feeds to the ban decisions. */
+export interface FoundFailure {
+  /** The line's own time (epoch seconds). */
+  time: number;
+  /** The normalised address. */
+  addr: IpAddress;
+  /** 1-based line number. */
+  number: number;
+}
+
+/** The running totals of a test run. */
+export interface TestRun {
+  /** The filter being tested (its date detector behind the run's date memo, when on). */
+  readonly filter: CompiledFilter;
+  /** The memo in front of the filter's date detector (it also replays a date found ahead). */
+  readonly dates: DateMemo | undefined;
+  /** The literals a line needs to be worth matching, when known and on. */
+  readonly prefilter: LinePrefilter | undefined;
+  /** Open connections, when the filter correlates lines (`<F-MLFID>`). */
+  readonly sessions: SessionTracker | undefined;
+  /** Lines read. */
+  lines: number;
+  /** Lines that matched a failregex with a usable address. */
+  matched: number;
+  /** Lines that matched a failregex and an ignoreregex. */
+  ignored: number;
+  /** Lines that did not count, by class (includes ignored and ignoreip). */
+  missed: number;
+  /** Lines cut because they were longer than the line limit. */
+  truncated: number;
+  /** Hits per failregex. */
+  regexHits: number[];
+  /** Hits per ignoreregex. */
+  ignoreHits: number[];
+  /** Misses by class. */
+  misses: Map<MissClass, MissSummary>;
+  /** Matched lines per address text. */
+  hosts: Map<string, number>;
+  /** Distinct addresses not counted in `hosts` because of `maxHosts`. */
+  hostsOverflow: number;
+  /** Kept lines for the --print-* options. */
+  kept: { matched: NumberedLine[]; missed: NumberedLine[]; ignored: NumberedLine[] };
+  /** Failures in line order, for --simulate (only when requested). */
+  failures: FoundFailure[] | undefined;
+  /** Options in force. */
+  readonly options: Required<Omit<TestRunOptions, "ignore">> & {
+    ignore: TestRunOptions["ignore"] | undefined;
+  };
+}
+
+/** Starts a test run of `filter`. */
+export function createTestRun(
+  filter: CompiledFilter,
+  options: TestRunOptions & { collectFailures?: boolean } = {},
+): TestRun {
+  const spec = filter.spec;
+  const { memo, ...quick } = quickFilter(filter, {
+    prefilter: options.prefilter,
+    dateMemo: options.dateMemo,
+  });
+  return {
+    ...quick,
+    sessions: usesSessions(filter) ? new SessionTracker() : undefined,
+    lines: 0,
+    matched: 0,
+    ignored: 0,
+    missed: 0,
+    truncated: 0,
+    regexHits: spec.failregex.map(() => 0),
+    ignoreHits: (spec.ignoreregex ?? []).map(() => 0),
+    misses: new Map(),
+    hosts: new Map(),
+    hostsOverflow: 0,
+    kept: { matched: [], missed: [], ignored: [] },
+    failures: options.collectFailures ? [] : undefined,
+    options: {
+      ignore: options.ignore,
+      keepMatched: options.keepMatched ?? false,
+      keepMissed: options.keepMissed ?? false,
+      keepIgnored: options.keepIgnored ?? false,
+      keepLimit: options.keepLimit ?? 100_000,
+      explain: options.explain ?? false,
+      maxHosts: options.maxHosts ?? 100_000,
+      prefilter: quick.prefilter !== undefined,
+      dateMemo: memo,
+    },
+  };
+}
+
+/**
+ * A copy of a line that does not keep alive the block of text it was sliced from (V8 slices of
+ * 13+ characters point into their parent string).
+ */
+function ownCopy(text: string): string {
+  return text.length < 13 ? text : (text + "\n").slice(0, -1);
+}
+
+function keep(list: NumberedLine[], limit: number, number: number, text: string): void {
+  if (list.length < limit) list.push({ number, text: ownCopy(text) });
+}
+
+function miss(run: TestRun, cls: MissClass, number: number, text: string, now: number): void {
+  run.missed++;
+  let summary = run.misses.get(cls);
+  if (!summary) {
+    summary = { count: 0, example: { number, text: ownCopy(text) } };
+    if (run.options.explain && cls === "no-failregex") {
+      summary.explanation = explainMiss(run.filter, text, now);
+    }
+    run.misses.set(cls, summary);
+  }
+  summary.count++;
+  if (run.options.keepMissed) keep(run.kept.missed, run.options.keepLimit, number, text);
+}
+
+/**
+ * Counts every line of a "lines" block (lib/line_blocks.ts): complete lines, each ending with
+ * "\n"; one "\r" before it is stripped, as the line splitter does.
+ */
+export function addText(run: TestRun, text: string, now: number): void {
+  const prefilter = run.prefilter;
+  if (prefilter === undefined) {
+    forEachLine(
+      text,
+      (start, end) => countLine(run, text.slice(start, end), now, false, undefined),
+    );
+    return;
+  }
+  const cursor = literalCursor(prefilter, text);
+  const dates = !run.options.keepMissed ? run.dates : undefined;
+  let summary = run.misses.get("no-failregex");
+  // forEachLine(), inlined: this loop runs once per line of the log.
+  let start = 0;
+  while (start < text.length) {
+    let nl = text.indexOf("\n", start);
+    if (nl < 0) nl = text.length;
+    const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    const rejected = cursor.rejects(start, end);
+    // The most common line, counted without slicing it: no literal, the memo knows its date
+    // (a hit counts the date), and its class already has an example.
+    if (rejected && summary !== undefined && dates?.hitAt(text, start, now) !== undefined) {
+      run.lines++;
+      run.missed++;
+      summary.count++;
+    } else {
+      countLine(run, text.slice(start, end), now, false, rejected);
+      summary ??= run.misses.get("no-failregex");
+    }
+    start = nl + 1;
+  }
+}
+
+/**
+ * Counts one line; returns the filter's verdict for it. `text` may be a slice of a larger
+ * string: what the run keeps of it is copied.
+ */
+export function addLine(
+  run: TestRun,
+  text: string,
+  now: number,
+  options: { truncated?: boolean } = {},
+): LineVerdict {
+  return countLine(run, text, now, options.truncated ?? false, undefined);
+}
+
+function countLine(
+  run: TestRun,
+  text: string,
+  now: number,
+  truncated: boolean,
+  rejected: boolean | undefined,
+): LineVerdict {
+  const number = ++run.lines;
+  if (truncated) {
+    // Built-in filters anchor on the text the daemon writes at the end of the line; a cut
+    // line has lost it, so matching it would let attacker text choose the address.
+    run.truncated++;
+    miss(run, "truncated", number, text, now);
+    return { kind: "missed", reason: "no-failregex" };
+  }
+  // Lines no regex can match skip matchLine() (lib/prefilter.ts); their verdict carries no
+  // session facts, so the session tracker passes it through unchanged.
+  let line = run.prefilter
+    ? prefilteredVerdict(run.filter, run.prefilter, run.dates, text, now, rejected)
+    : undefined;
+  if (line === undefined) {
+    // Whatever the run (or the session tracker) keeps from a matched line must not pin the
+    // block the line was sliced from.
+    text = ownCopy(text);
+    line = matchLine(run.filter, text, now);
+  }
+  const verdict = run.sessions ? run.sessions.resolve(line) : line;
+  switch (verdict.kind) {
+    case "missed":
+      if (verdict.regex !== undefined) run.regexHits[verdict.regex]!++;
+      miss(run, verdict.reason, number, text, now);
+      break;
+    case "ignored":
+      run.ignored++;
+      run.regexHits[verdict.regex]!++;
+      run.ignoreHits[verdict.ignoreRegex]!++;
+      if (run.options.keepIgnored) keep(run.kept.ignored, run.options.keepLimit, number, text);
+      countIgnoredClass(run, number, text);
+      break;
+    case "matched": {
+      run.regexHits[verdict.regex]!++;
+      const addr = verdict.addr;
+      if (addr && run.options.ignore?.(addr) !== undefined) {
+        miss(run, "ignoreip", number, text, now);
+        break;
+      }
+      run.matched++;
+      const key = addr ? addr.text : verdict.host;
+      const seen = run.hosts.get(key);
+      if (seen !== undefined) run.hosts.set(key, seen + 1);
+      else if (run.hosts.size < run.options.maxHosts) run.hosts.set(key, 1);
+      else run.hostsOverflow++;
+      if (run.options.keepMatched) keep(run.kept.matched, run.options.keepLimit, number, text);
+      if (run.failures && addr) run.failures.push({ time: verdict.time, addr, number });
+      break;
+    }
+  }
+  return verdict;
+}
+
+// Ignored lines are counted apart (as fail2ban-regex does) but also listed among the reasons.
+function countIgnoredClass(run: TestRun, number: number, text: string): void {
+  const summary = run.misses.get("ignored");
+  if (summary) summary.count++;
+  else run.misses.set("ignored", { count: 1, example: { number, text } });
+}
+
+/** The machine-readable form of a finished run (`--json`). */
+export interface TestReportJson {
+  /** Lines read. */
+  lines: number;
+  /** Lines that count as failures. */
+  matched: number;
+  /** Lines that did not count (ignored lines included). */
+  missed: number;
+  /** Lines matched by a failregex and an ignoreregex. */
+  ignored: number;
+  /** Lines longer than the line limit, cut. */
+  truncated: number;
+  /** Address -> matched lines. */
+  hosts: Record<string, number>;
+  /** Miss class -> count and first example. */
+  missReasons: Record<string, { count: number; example: string; line: number }>;
+  /** Hits per failregex. */
+  failregex: Array<{ regex: string; hits: number }>;
+  /** Hits per ignoreregex. */
+  ignoreregex: Array<{ regex: string; hits: number }>;
+  /** Date template -> hits. */
+  dateTemplates: Record<string, number>;
+}
+
+/** Builds the `--json` object of a run. */
+export function reportJson(run: TestRun): TestReportJson {
+  const spec = run.filter.spec;
+  const missReasons: TestReportJson["missReasons"] = {};
+  for (const [cls] of MISS_CLASSES) {
+    const m = run.misses.get(cls);
+    if (m?.example) {
+      missReasons[cls] = { count: m.count, example: m.example.text, line: m.example.number };
+    }
+  }
+  return {
+    lines: run.lines,
+    matched: run.matched,
+    missed: run.lines - run.matched - run.ignored,
+    ignored: run.ignored,
+    truncated: run.truncated,
+    hosts: Object.fromEntries(run.hosts),
+    missReasons,
+    failregex: spec.failregex.map((regex, i) => ({ regex, hits: run.regexHits[i] ?? 0 })),
+    ignoreregex: (spec.ignoreregex ?? []).map((regex, i) => ({
+      regex,
+      hits: run.ignoreHits[i] ?? 0,
+    })),
+    dateTemplates: Object.fromEntries(dateHits(run.filter)),
+  };
+}
+
+// Control characters in attacker-written lines must not reach the terminal raw.
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\x00-\x08\x0b-\x1f\x7f]/g;
+
+function shorten(text: string, max = 160): string {
+  const safe = text.replace(
+    UNPRINTABLE,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return safe.length > max ? `${safe.slice(0, max - 1)}…` : safe;
+}
+
+/** What the report header names. */
+export interface ReportHeader {
+  /** How the filter was chosen, e.g. `qpopper (built-in)`. */
+  filterLabel: string;
+  /** The log path, or `-` for stdin. */
+  logLabel: string;
+  /** The datepattern in force, or undefined for auto-detection. */
+  datepattern: string | undefined;
+}
+
+/** Formats the human report: fail2ban-regex's sections plus the reasons for every miss. */
+export function formatReport(
+  run: TestRun,
+  header: ReportHeader,
+  options: {
+    seconds: number;
+    printMatched?: boolean;
+    printMissed?: boolean;
+    printIgnored?: boolean;
+  },
+): string {
+  const spec = run.filter.spec;
+  const out: string[] = [];
+  out.push("", "Running tests", "=============", "");
+  out.push(`Use      filter : ${header.filterLabel}`);
+  if (header.datepattern !== undefined) out.push(`Use datepattern : ${header.datepattern}`);
+  out.push(`Use    log file : ${header.logLabel}`);
+  out.push("Use    encoding : UTF-8 (invalid bytes shown as U+FFFD)", "");
+  out.push("Results", "=======", "");
+
+  const total = run.regexHits.reduce((a, b) => a + b, 0);
+  out.push(`Failregex: ${total} total`);
+  out.push("|-  #) [# of hits] regular expression");
+  spec.failregex.forEach((re, i) =>
+    out.push(`|  ${String(i + 1).padStart(2)}) [${run.regexHits[i]}] ${re}`)
+  );
+  out.push("`-", "");
+
+  const ignoreTotal = run.ignoreHits.reduce((a, b) => a + b, 0);
+  out.push(`Ignoreregex: ${ignoreTotal} total`);
+  if (spec.ignoreregex?.length) {
+    out.push("|-  #) [# of hits] regular expression");
+    spec.ignoreregex.forEach((re, i) =>
+      out.push(`|  ${String(i + 1).padStart(2)}) [${run.ignoreHits[i]}] ${re}`)
+    );
+    out.push("`-");
+  }
+  out.push("");
+
+  out.push("Date template hits:", "|- [# of hits] date format");
+  const hits = [...dateHits(run.filter)].sort((a, b) => b[1] - a[1]);
+  for (const [template, n] of hits) out.push(`|  [${n}] ${template}`);
+  if (hits.length === 0) out.push("|  (no date recognised on any line)");
+  out.push("`-", "");
+
+  out.push(
+    `Lines: ${run.lines} lines, ${run.ignored} ignored, ${run.matched} matched, ${
+      run.lines - run.matched - run.ignored
+    } missed`,
+  );
+  out.push(`[processed in ${options.seconds.toFixed(2)} sec]`, "");
+
+  const classes = MISS_CLASSES.filter(([cls]) => run.misses.has(cls));
+  if (classes.length > 0) {
+    out.push("Why lines did not count:", "|- [# of lines] reason, then the first such line");
+    for (const [cls, words] of classes) {
+      const m = run.misses.get(cls)!;
+      out.push(`|  [${m.count}] ${words}`);
+      if (m.example) out.push(`|      line ${m.example.number}: ${shorten(m.example.text)}`);
+      for (const near of m.explanation ?? []) {
+        out.push(
+          `|      failregex ${near.regex + 1} matched up to: ${shorten(near.matchedPattern, 80)}`,
+          `|        then expected: ${shorten(near.remainingPattern, 80)}`,
+          `|        but the line has: ${shorten(near.lineRest, 80)}`,
+        );
+      }
+    }
+    out.push("`-", "");
+  }
+
+  if (run.hosts.size > 0) {
+    const top = [...run.hosts].sort((a, b) => b[1] - a[1]).slice(0, 10);
+    out.push(`Addresses: ${run.hosts.size + run.hostsOverflow} distinct`);
+    out.push("|- [# of lines] address (top 10)");
+    for (const [host, n] of top) out.push(`|  [${n}] ${host}`);
+    out.push("`-", "");
+  }
+
+  const printList = (title: string, list: NumberedLine[]) => {
+    out.push(`${title}:`);
+    for (const l of list) out.push(`${l.number}: ${shorten(l.text, 4000)}`);
+    out.push("");
+  };
+  if (options.printMatched) printList("Matched line(s)", run.kept.matched);
+  if (options.printIgnored) printList("Ignored line(s)", run.kept.ignored);
+  if (options.printMissed) printList("Missed line(s)", run.kept.missed);
+  return out.join("\n");
+}

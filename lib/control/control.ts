@@ -1,0 +1,882 @@
+/**
+ * The control socket: a versioned JSON-lines protocol over a Unix socket.
+ *
+ * Pure half: {@link parseRequest}, {@link formatRequest}, {@link parseResponse},
+ * {@link formatResponse} and {@link handleRequest} (dispatch to a {@link ControlHandler}).
+ * Shell half: {@link serveControl}, the listener the daemon runs.
+ *
+ * Wire format, one JSON object per line in each direction:
+ * request  `{"v":1,"id":"opt","cmd":"ban","jail":"sshd","addr":"192.0.2.7","duration":3600}`
+ * success  `{"v":1,"id":"opt","ok":true,"result":{...}}`
+ * failure  `{"v":1,"id":"opt","ok":false,"error":"one line","kind":"usage"|"config"|"runtime"}`
+ * (a `config` failure also carries `"problems":["one line", ...]`).
+ * Durations are seconds; `"duration":null` means forever. Times are epoch seconds.
+ * @module
+ */
+import { ConfigError, RuntimeError, UsageError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import { VERSION } from "../core/version.ts";
+
+/** The protocol version this module speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Where the daemon listens unless `[global] socket` says otherwise. */
+export const DEFAULT_SOCKET_PATH = "/var/run/banwatch.sock";
+
+/** Every command the protocol knows, in documentation order. */
+export const CONTROL_COMMAND_NAMES = [
+  "status",
+  "banned",
+  "ban",
+  "unban",
+  "reload",
+  "flush",
+  "ping",
+] as const;
+
+/** The name of a protocol command. */
+export type ControlCommandName = (typeof CONTROL_COMMAND_NAMES)[number];
+
+/** The command part of a request (without the envelope). */
+export type ControlCommand =
+  | { cmd: "status"; jail?: string }
+  | { cmd: "banned"; jail?: string }
+  | { cmd: "ban"; jail: string; addr: string; duration?: number; force?: boolean }
+  | { cmd: "unban"; addr?: string; all?: boolean; jail?: string }
+  | { cmd: "reload" }
+  | { cmd: "flush"; jail: string }
+  | { cmd: "ping" };
+
+/** A request: protocol version, optional correlation id, command. `duration` may be Infinity. */
+export type ControlRequest = ControlCommand & { v: 1; id?: string };
+
+/** The class of a failure; the CLI maps it to exit code 2, 78 or 1. */
+export type ControlErrorKind = "usage" | "config" | "runtime";
+
+/** A successful response. */
+export interface ControlSuccess {
+  /** Protocol version. */
+  v: 1;
+  /** The request's id, echoed. */
+  id?: string;
+  /** Always true. */
+  ok: true;
+  /** The command's result (see {@link ControlResultMap}). */
+  result: unknown;
+}
+
+/** A failed response. */
+export interface ControlFailure {
+  /** Protocol version. */
+  v: 1;
+  /** The request's id, echoed when it could be read. */
+  id?: string;
+  /** Always false. */
+  ok: false;
+  /** One line saying what went wrong. */
+  error: string;
+  /** The class of the failure. */
+  kind: ControlErrorKind;
+  /** For `kind: "config"`: one line per configuration problem. */
+  problems?: string[];
+}
+
+/** Any response. */
+export type ControlResponse = ControlSuccess | ControlFailure;
+
+/** One log file a jail follows. */
+export interface JailFileStatus {
+  /** The file's path. */
+  path: string;
+  /** Byte offset read up to. */
+  offset: number;
+  /** When the file was last read (epoch s), undefined when never. */
+  lastRead: number | undefined;
+}
+
+/** What `status` reports for one jail. */
+export interface JailStatus {
+  /** Jail name. */
+  name: string;
+  /** Whether the jail is enabled. */
+  enabled: boolean;
+  /** Firewall backend kind. */
+  backend: string;
+  /** Firewall table name. */
+  table: string;
+  /** The files it follows. */
+  files: JailFileStatus[];
+  /** Addresses whose failures are being counted. */
+  failing: number;
+  /** Failures inside the current windows. */
+  failures: number;
+  /** Active bans. */
+  banned: number;
+  /** Bans made since the state database was created. */
+  totalBanned: number;
+  /** Bans lifted since the state database was created. */
+  totalUnbanned: number;
+  /** Firewall changes not yet applied. */
+  pending: number;
+  /** Tracked addresses dropped because of `max_tracked`. */
+  evictions: number;
+  /**
+   * For filters that correlate lines (`<F-MLFID>`): connections remembered now, and those
+   * dropped at the 10,000 limit (lib/sessions.ts).
+   */
+  sessions?: { open: number; evicted: number };
+}
+
+/** What `status` reports. */
+export interface StatusReport {
+  /** banwatch version. */
+  version: string;
+  /** Daemon pid (0 when the daemon is not running). */
+  pid: number;
+  /** False when the report was read from the state database with the daemon down. */
+  running: boolean;
+  /** The configuration file in use. */
+  configFile: string;
+  /** When the configuration was loaded (epoch s). */
+  configLoadedAt: number;
+  /** When the daemon started (epoch s). */
+  startedAt: number;
+  /** Per jail. */
+  jails: JailStatus[];
+}
+
+/** One active ban. */
+export interface BannedEntry {
+  /** Jail name. */
+  jail: string;
+  /** The banned address or network (canonical text). */
+  target: string;
+  /** When the ban began (epoch s). */
+  since: number;
+  /** When it ends (epoch s); null = forever. */
+  until: number | null;
+  /** Failures that led to it. */
+  failures: number;
+  /** How many times this target has been banned. */
+  banCount: number;
+  /** Who made it: "filter", "manual", "import", ... */
+  origin: string;
+}
+
+/** The result of each command, as carried in {@link ControlSuccess.result}. */
+export interface ControlResultMap {
+  /** The daemon's report. */
+  status: StatusReport;
+  /** Active bans. */
+  banned: { bans: BannedEntry[] };
+  /** The ban that was made. */
+  ban: BannedEntry;
+  /** How many bans were lifted. */
+  unban: { removed: number };
+  /** The new configuration is in use. */
+  reload: { reloaded: true };
+  /** How many addresses' failure windows were forgotten. */
+  flush: { forgotten: number };
+  /** The daemon is alive. */
+  ping: { version: string; pid: number };
+}
+
+/** What the daemon implements to answer the control socket. */
+export interface ControlHandler {
+  /** The status report, for one jail or all; throws for an unknown jail. */
+  status(jail?: string): Promise<StatusReport> | StatusReport;
+  /** Active bans, for one jail or all. */
+  banned(jail?: string): Promise<BannedEntry[]> | BannedEntry[];
+  /** Bans by hand; throws Error with a one-line reason (ignoreip/own address unless force, unknown jail). */
+  ban(
+    jail: string,
+    addr: string,
+    options: { duration?: number; force?: boolean },
+  ): Promise<BannedEntry>;
+  /** Lifts bans of one address or all, in one jail or all. */
+  unban(options: { addr?: string; all?: boolean; jail?: string }): Promise<{ removed: number }>;
+  /** Validates and loads the configuration file again. */
+  reload(): Promise<{ ok: true } | { ok: false; problems: string[] }>;
+  /** Forgets a jail's failure windows. */
+  flush(jail: string): Promise<{ forgotten: number }>;
+}
+
+/** Keys allowed in every request. */
+const ENVELOPE_KEYS = ["v", "id", "cmd"];
+
+/** Keys each command allows besides the envelope. */
+const COMMAND_KEYS: Readonly<Record<ControlCommandName, readonly string[]>> = {
+  status: ["jail"],
+  banned: ["jail"],
+  ban: ["jail", "addr", "duration", "force"],
+  unban: ["addr", "all", "jail"],
+  reload: [],
+  flush: ["jail"],
+  ping: [],
+};
+
+const MAX_ID_LENGTH = 128;
+const MAX_NAME_LENGTH = 256;
+const MAX_ERROR_LENGTH = 1000;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isCommandName(value: string): value is ControlCommandName {
+  return (CONTROL_COMMAND_NAMES as readonly string[]).includes(value);
+}
+
+/** Checks an optional string field; returns an error text or undefined. */
+function checkString(
+  obj: Record<string, unknown>,
+  key: string,
+  required: boolean,
+): string | undefined {
+  const value = obj[key];
+  if (value === undefined) return required ? `"${key}" is missing` : undefined;
+  if (typeof value !== "string") return `"${key}" must be a string`;
+  if (value.length === 0) return `"${key}" must not be empty`;
+  if (value.length > MAX_NAME_LENGTH) {
+    return `"${key}" is longer than ${MAX_NAME_LENGTH} characters`;
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(value)) return `"${key}" contains control characters`;
+  return undefined;
+}
+
+/**
+ * Parses one request line (without its newline). Strict: unknown commands, unknown keys and
+ * wrong types are errors. A `duration` of null means forever and becomes Infinity.
+ * @param line the text of one line
+ */
+export function parseRequest(line: string): ControlRequest | { error: string; id?: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { error: "the request is not valid JSON" };
+  }
+  if (!isRecord(value)) return { error: "the request must be a JSON object" };
+  const rawId = value.id;
+  const id = typeof rawId === "string" && rawId.length <= MAX_ID_LENGTH ? rawId : undefined;
+  const fail = (error: string): { error: string; id?: string } =>
+    id === undefined ? { error } : { error, id };
+  if (rawId !== undefined && id === undefined) {
+    return fail(`"id" must be a string of at most ${MAX_ID_LENGTH} characters`);
+  }
+  if (value.v === undefined) return fail(`"v" is missing; this daemon speaks version 1`);
+  if (value.v !== PROTOCOL_VERSION) {
+    return fail(`unsupported protocol version ${JSON.stringify(value.v)}; this daemon speaks 1`);
+  }
+  const cmd = value.cmd;
+  if (typeof cmd !== "string") return fail(`"cmd" must be a string`);
+  if (!isCommandName(cmd)) {
+    return fail(
+      `unknown command ${JSON.stringify(cmd.slice(0, 40))}; expected one of ${
+        CONTROL_COMMAND_NAMES.join(", ")
+      }`,
+    );
+  }
+  const allowed = [...ENVELOPE_KEYS, ...COMMAND_KEYS[cmd]];
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      return fail(`unknown key ${JSON.stringify(key.slice(0, 40))} for command "${cmd}"`);
+    }
+  }
+  const envelope = id === undefined ? { v: 1 as const } : { v: 1 as const, id };
+  switch (cmd) {
+    case "status":
+    case "banned": {
+      const problem = checkString(value, "jail", false);
+      if (problem) return fail(problem);
+      const jail = value.jail as string | undefined;
+      return jail === undefined ? { ...envelope, cmd } : { ...envelope, cmd, jail };
+    }
+    case "ban": {
+      const problem = checkString(value, "jail", true) ?? checkString(value, "addr", true);
+      if (problem) return fail(problem);
+      const request: ControlRequest = {
+        ...envelope,
+        cmd,
+        jail: value.jail as string,
+        addr: value.addr as string,
+      };
+      if (value.duration !== undefined) {
+        const d = value.duration;
+        if (d === null) request.duration = Infinity;
+        else if (typeof d === "number" && Number.isFinite(d) && d > 0) request.duration = d;
+        else return fail(`"duration" must be a positive number of seconds or null (forever)`);
+      }
+      if (value.force !== undefined) {
+        if (typeof value.force !== "boolean") return fail(`"force" must be a boolean`);
+        request.force = value.force;
+      }
+      return request;
+    }
+    case "unban": {
+      const problem = checkString(value, "addr", false) ?? checkString(value, "jail", false);
+      if (problem) return fail(problem);
+      if (value.all !== undefined && typeof value.all !== "boolean") {
+        return fail(`"all" must be a boolean`);
+      }
+      const all = value.all === true;
+      if (all && value.addr !== undefined) return fail(`give either "addr" or "all", not both`);
+      if (!all && value.addr === undefined) return fail(`"addr" is missing (or set "all": true)`);
+      const request: ControlRequest = { ...envelope, cmd };
+      if (all) request.all = true;
+      else request.addr = value.addr as string;
+      if (value.jail !== undefined) request.jail = value.jail as string;
+      return request;
+    }
+    case "flush": {
+      const problem = checkString(value, "jail", true);
+      if (problem) return fail(problem);
+      return { ...envelope, cmd, jail: value.jail as string };
+    }
+    case "reload":
+    case "ping":
+      return { ...envelope, cmd };
+  }
+}
+
+/**
+ * Formats a request as one line with its newline; an Infinity duration becomes null.
+ * @param request the request
+ */
+export function formatRequest(request: ControlRequest): string {
+  return JSON.stringify(request, (key, value) => {
+    if (key === "duration" && value === Infinity) return null;
+    return value;
+  }) + "\n";
+}
+
+/**
+ * Formats a response as one line with its newline.
+ * @param response the response
+ */
+export function formatResponse(response: ControlResponse): string {
+  return JSON.stringify(response) + "\n";
+}
+
+/**
+ * Builds a success response.
+ * @param result the command's result
+ * @param id the request's id, if any
+ */
+export function successResponse(result: unknown, id?: string): ControlSuccess {
+  return id === undefined ? { v: 1, ok: true, result } : { v: 1, id, ok: true, result };
+}
+
+/**
+ * Builds a failure response; the message is cut to one line without control characters.
+ * @param kind the class of the failure
+ * @param error what went wrong
+ */
+export function failureResponse(
+  kind: ControlErrorKind,
+  error: string,
+  options: { id?: string | undefined; problems?: readonly string[] } = {},
+): ControlFailure {
+  const response: ControlFailure = { v: 1, ok: false, error: oneLine(error), kind };
+  if (options.id !== undefined) response.id = options.id;
+  if (options.problems !== undefined) response.problems = options.problems.map(oneLine);
+  return response;
+}
+
+/**
+ * Reduces text to one line: the first line, control characters replaced, length capped.
+ * @param text any text
+ */
+export function oneLine(text: string): string {
+  const first = text.split(/\r?\n/, 1)[0] ?? "";
+  // deno-lint-ignore no-control-regex
+  const clean = first.replace(/[\x00-\x1f\x7f]/g, "?");
+  return clean.length > MAX_ERROR_LENGTH ? `${clean.slice(0, MAX_ERROR_LENGTH)}...` : clean;
+}
+
+/**
+ * Parses one response line (as the client reads it). Strict on the envelope; the result is
+ * left as it is.
+ * @param line the text of one line
+ */
+export function parseResponse(line: string): ControlResponse | { error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { error: "the response is not valid JSON" };
+  }
+  if (!isRecord(value)) return { error: "the response is not a JSON object" };
+  if (value.v !== PROTOCOL_VERSION) {
+    return { error: `the daemon speaks protocol version ${JSON.stringify(value.v)}, not 1` };
+  }
+  if (value.id !== undefined && typeof value.id !== "string") {
+    return { error: `the response's "id" is not a string` };
+  }
+  const id = value.id as string | undefined;
+  if (value.ok === true) {
+    if (!("result" in value)) return { error: "the response has no result" };
+    return successResponse(value.result, id);
+  }
+  if (value.ok !== false) return { error: `the response's "ok" is not a boolean` };
+  const kind = value.kind;
+  if (kind !== "usage" && kind !== "config" && kind !== "runtime") {
+    return { error: `the response's "kind" is not usage, config or runtime` };
+  }
+  if (typeof value.error !== "string") return { error: `the response's "error" is not a string` };
+  const problems = value.problems;
+  if (
+    problems !== undefined &&
+    !(Array.isArray(problems) && problems.every((p) => typeof p === "string"))
+  ) {
+    return { error: `the response's "problems" is not a list of strings` };
+  }
+  const options: { id?: string; problems?: string[] } = {};
+  if (id !== undefined) options.id = id;
+  if (problems !== undefined) options.problems = problems as string[];
+  return failureResponse(kind, value.error, options);
+}
+
+function errorKind(error: unknown): ControlErrorKind {
+  if (error instanceof UsageError) return "usage";
+  if (error instanceof ConfigError) return "config";
+  return "runtime";
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Runs one parsed request against the handler and builds the response. Handler errors become
+ * failures: UsageError -> "usage", ConfigError -> "config" (with problems), others "runtime".
+ * @param handler the daemon's implementation
+ * @param request a request from {@link parseRequest}
+ */
+export async function handleRequest(
+  handler: ControlHandler,
+  request: ControlRequest,
+  options: { pid?: number } = {},
+): Promise<ControlResponse> {
+  const id = request.id;
+  try {
+    const result = await dispatchRequest(handler, request, options.pid ?? 0);
+    if ("failure" in result) return result.failure;
+    return successResponse(result.value, id);
+  } catch (error) {
+    const kind = errorKind(error);
+    const problems = error instanceof ConfigError ? [...error.problems] : undefined;
+    const message = errorMessage(error);
+    return failureResponse(kind, message, problems === undefined ? { id } : { id, problems });
+  }
+}
+
+async function dispatchRequest(
+  handler: ControlHandler,
+  request: ControlRequest,
+  pid: number,
+): Promise<{ value: unknown } | { failure: ControlFailure }> {
+  switch (request.cmd) {
+    case "status":
+      return { value: await handler.status(...(request.jail === undefined ? [] : [request.jail])) };
+    case "banned": {
+      const bans = await handler.banned(...(request.jail === undefined ? [] : [request.jail]));
+      return { value: { bans } };
+    }
+    case "ban": {
+      const options: { duration?: number; force?: boolean } = {};
+      if (request.duration !== undefined) options.duration = request.duration;
+      if (request.force !== undefined) options.force = request.force;
+      return { value: await handler.ban(request.jail, request.addr, options) };
+    }
+    case "unban": {
+      const options: { addr?: string; all?: boolean; jail?: string } = {};
+      if (request.addr !== undefined) options.addr = request.addr;
+      if (request.all !== undefined) options.all = request.all;
+      if (request.jail !== undefined) options.jail = request.jail;
+      return { value: await handler.unban(options) };
+    }
+    case "reload": {
+      const outcome = await handler.reload();
+      if (outcome.ok) return { value: { reloaded: true } };
+      const n = outcome.problems.length;
+      return {
+        failure: failureResponse(
+          "config",
+          `the configuration has ${n} problem${
+            n === 1 ? "" : "s"
+          }; the running configuration stays`,
+          { id: request.id, problems: outcome.problems },
+        ),
+      };
+    }
+    case "flush":
+      return { value: await handler.flush(request.jail) };
+    case "ping":
+      return { value: { version: VERSION, pid } };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shell: the listener.
+
+/** A running control socket. */
+export interface ControlServer {
+  /** The socket's path. */
+  readonly path: string;
+  /** Stops accepting, closes every connection, waits for them and removes the socket file. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link serveControl}. */
+export interface ServeControlOptions {
+  /** Where events go. */
+  logger: Logger;
+  /** Longest request line in bytes (default 64 KiB). */
+  maxRequestBytes?: number;
+  /** Most connections served at once (default 64); at the limit the longest-idle one is closed. */
+  maxConnections?: number;
+  /** Seconds a connection may stay silent before it is closed (default 60). */
+  idleTimeout?: number;
+  /** Seconds a response may take to be written before the connection is dropped (default 5). */
+  writeTimeout?: number;
+}
+
+const ENCODER = new TextEncoder();
+
+/** Removes a socket file left by a dead daemon; refuses when something answers or it is no socket. */
+async function clearStaleSocket(path: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw new RuntimeError(`cannot inspect ${path}: ${errorMessage(error)}`, { cause: error });
+  }
+  if (info.isSocket !== true) {
+    throw new RuntimeError(
+      `${path} exists and is not a socket; remove it or set another [global] socket`,
+    );
+  }
+  let conn: Deno.UnixConn | undefined;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+  } catch (error) {
+    if (
+      error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.NotFound
+    ) {
+      try {
+        await Deno.remove(path);
+      } catch (removeError) {
+        if (!(removeError instanceof Deno.errors.NotFound)) {
+          throw new RuntimeError(
+            `cannot remove the stale socket ${path}: ${errorMessage(removeError)}`,
+            { cause: removeError },
+          );
+        }
+      }
+      return;
+    }
+    throw new RuntimeError(`cannot check the existing socket ${path}: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  conn.close();
+  throw new RuntimeError(`another process is listening on ${path} (is banwatch already running?)`);
+}
+
+/** Resolves after `seconds`, or never if `seconds` is not finite; cancel with the returned function. */
+function timer(seconds: number): { done: Promise<"timeout">; cancel: () => void } {
+  let id: ReturnType<typeof setTimeout> | undefined;
+  const done = new Promise<"timeout">((resolve) => {
+    if (Number.isFinite(seconds)) id = setTimeout(() => resolve("timeout"), seconds * 1000);
+  });
+  return { done, cancel: () => clearTimeout(id) };
+}
+
+/** Reads once; "timeout" after `seconds` of silence, null at end of input. */
+async function readWithTimeout(
+  conn: Deno.Conn,
+  buffer: Uint8Array,
+  seconds: number,
+): Promise<number | null | "timeout"> {
+  const read = conn.read(buffer);
+  read.catch(() => {});
+  const t = timer(seconds);
+  try {
+    return await Promise.race([read, t.done]);
+  } finally {
+    t.cancel();
+  }
+}
+
+/** Writes everything within `seconds`; false when it could not (the caller closes). */
+async function writeWithTimeout(
+  conn: Deno.Conn,
+  data: Uint8Array,
+  seconds: number,
+): Promise<boolean> {
+  const t = timer(seconds);
+  try {
+    let offset = 0;
+    while (offset < data.length) {
+      const write = conn.write(data.subarray(offset));
+      write.catch(() => {});
+      const n = await Promise.race([write, t.done]);
+      if (n === "timeout") return false;
+      offset += n;
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    t.cancel();
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b.slice();
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+interface ConnectionLimits {
+  maxRequestBytes: number;
+  idleTimeout: number;
+  writeTimeout: number;
+}
+
+/** What the accept loop knows of a live connection, to evict the idlest one when full. */
+interface ConnectionActivity {
+  /** performance.now() of the last byte read or response written. */
+  lastActive: number;
+  /** True while a request is being handled. */
+  busy: boolean;
+}
+
+/** Serves one connection: one response per request line, in order. */
+async function serveConnection(
+  conn: Deno.Conn,
+  handler: ControlHandler,
+  limits: ConnectionLimits,
+  logger: Logger,
+  activity: ConnectionActivity = { lastActive: 0, busy: false },
+): Promise<void> {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const chunk = new Uint8Array(16 * 1024);
+  let pending: Uint8Array = new Uint8Array(0);
+  const reply = (response: ControlResponse): Promise<boolean> =>
+    writeWithTimeout(conn, ENCODER.encode(formatResponse(response)), limits.writeTimeout);
+  const refuse = async (reason: string): Promise<void> => {
+    logger.warn("control.bad_request", { reason });
+    await reply(failureResponse("usage", reason));
+  };
+  try {
+    while (true) {
+      let newline: number;
+      while ((newline = pending.indexOf(10)) >= 0) {
+        const bytes = pending.subarray(0, newline);
+        pending = pending.subarray(newline + 1);
+        if (bytes.length > limits.maxRequestBytes) {
+          return await refuse(`request longer than ${limits.maxRequestBytes} bytes`);
+        }
+        let text: string;
+        try {
+          text = decoder.decode(bytes);
+        } catch {
+          return await refuse("the request is not valid UTF-8");
+        }
+        if (text.endsWith("\r")) text = text.slice(0, -1);
+        if (text.trim() === "") continue;
+        const parsed = parseRequest(text);
+        activity.busy = true;
+        let response: ControlResponse;
+        if ("error" in parsed) {
+          logger.warn("control.bad_request", { reason: parsed.error });
+          response = failureResponse("usage", parsed.error, { id: parsed.id });
+        } else {
+          logger.debug("control.request", { cmd: parsed.cmd });
+          response = await handleRequest(handler, parsed, { pid: Deno.pid });
+          if (!response.ok) {
+            logger.info("control.refused", { cmd: parsed.cmd, error: response.error });
+          }
+        }
+        const written = await reply(response);
+        activity.busy = false;
+        activity.lastActive = performance.now();
+        if (!written) {
+          logger.warn("control.write_timeout", {});
+          return;
+        }
+      }
+      if (pending.length > limits.maxRequestBytes) {
+        return await refuse(`request longer than ${limits.maxRequestBytes} bytes`);
+      }
+      const n = await readWithTimeout(conn, chunk, limits.idleTimeout);
+      if (n === "timeout") {
+        logger.debug("control.idle_timeout", {});
+        return;
+      }
+      if (n === null) {
+        if (pending.some((b) => b !== 32 && b !== 9 && b !== 13)) {
+          await refuse("incomplete request: the connection ended before a newline");
+        }
+        return;
+      }
+      activity.lastActive = performance.now();
+      pending = concat(pending, chunk.subarray(0, n));
+    }
+  } catch (error) {
+    // A reset or a close by server.close(): nothing to answer.
+    logger.debug("control.connection_error", { error: errorMessage(error) });
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/**
+ * Listens on a Unix socket (mode 0600) and answers requests with `handler`. A stale socket
+ * file is removed only when nothing answers on it. Needs read, write and net permission on the
+ * path (`--allow-net=unix:<path>` or `--allow-net`).
+ * @param path the socket's path
+ * @param handler the daemon's implementation
+ */
+export async function serveControl(
+  path: string,
+  handler: ControlHandler,
+  options: ServeControlOptions,
+): Promise<ControlServer> {
+  const { logger } = options;
+  const limits: ConnectionLimits = {
+    maxRequestBytes: options.maxRequestBytes ?? 64 * 1024,
+    idleTimeout: options.idleTimeout ?? 60,
+    writeTimeout: options.writeTimeout ?? 5,
+  };
+  const maxConnections = options.maxConnections ?? 64;
+  await clearStaleSocket(path);
+  let listener: Deno.UnixListener;
+  const oldMask = Deno.umask(0o177);
+  try {
+    listener = Deno.listen({ transport: "unix", path });
+  } catch (error) {
+    throw new RuntimeError(`cannot listen on ${path}: ${errorMessage(error)}`, { cause: error });
+  } finally {
+    Deno.umask(oldMask);
+  }
+  try {
+    await Deno.chmod(path, 0o600);
+  } catch (error) {
+    listener.close();
+    throw new RuntimeError(`cannot set mode 0600 on ${path}: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  logger.info("control.listening", { path });
+
+  const connections = new Map<Deno.Conn, ConnectionActivity>();
+  const tasks = new Set<Promise<void>>();
+  let closing = false;
+  const track = (task: Promise<void>): void => {
+    tasks.add(task);
+    task.finally(() => tasks.delete(task));
+  };
+  const acceptLoop = (async () => {
+    while (!closing) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (closing) return;
+        if (error instanceof Deno.errors.BadResource) return;
+        logger.warn("control.accept_failed", { error: errorMessage(error) });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      if (closing) {
+        conn.close();
+        return;
+      }
+      if (connections.size >= maxConnections) {
+        // Full: drop the connection idle the longest, so silent clients cannot lock out root.
+        let idlest: [Deno.Conn, ConnectionActivity] | undefined;
+        for (const entry of connections) {
+          if (!entry[1].busy && (!idlest || entry[1].lastActive < idlest[1].lastActive)) {
+            idlest = entry;
+          }
+        }
+        if (idlest) {
+          logger.warn("control.too_many_connections", {
+            limit: maxConnections,
+            action: "closed the idlest",
+          });
+          connections.delete(idlest[0]);
+          try {
+            idlest[0].close();
+          } catch {
+            // already closed
+          }
+        } else {
+          logger.warn("control.too_many_connections", { limit: maxConnections });
+          track((async () => {
+            await writeWithTimeout(
+              conn,
+              ENCODER.encode(formatResponse(failureResponse(
+                "runtime",
+                `too many control connections (limit ${maxConnections}); try again`,
+              ))),
+              1,
+            );
+            try {
+              conn.close();
+            } catch {
+              // already closed
+            }
+          })());
+          continue;
+        }
+      }
+      const activity: ConnectionActivity = { lastActive: performance.now(), busy: false };
+      connections.set(conn, activity);
+      track(
+        serveConnection(conn, handler, limits, logger, activity).finally(() =>
+          connections.delete(conn)
+        ),
+      );
+    }
+  })();
+
+  return {
+    path,
+    async close(): Promise<void> {
+      if (closing) return;
+      closing = true;
+      try {
+        listener.close();
+      } catch {
+        // already closed
+      }
+      for (const conn of connections.keys()) {
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      }
+      await acceptLoop;
+      await Promise.allSettled([...tasks]);
+      try {
+        await Deno.remove(path);
+      } catch {
+        // Deno removes the file when the listener closes
+      }
+      logger.info("control.closed", { path });
+    },
+  };
+}
