@@ -3,10 +3,8 @@
  * banwatch entry point: parses argv, dispatches to a command, maps errors to exit codes.
  * @module
  */
-import { dispatch } from "./lib/cli/dispatch.ts";
-import { COMMANDS } from "./lib/cli/registry.ts";
-import { ConfigError, EXIT, RuntimeError, UsageError } from "./lib/core/errors.ts";
-import { processIo } from "./lib/cli/io.ts";
+import { COMMANDS, dispatch, processIo } from "./lib/cli/mod.ts";
+import { ConfigError, EXIT, RuntimeError, UsageError } from "./lib/core/mod.ts";
 
 /** Runs banwatch with `args` and resolves to the process exit code. */
 export async function main(args: readonly string[]): Promise<number> {

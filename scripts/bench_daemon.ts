@@ -23,8 +23,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { sendRequest } from "../lib/control/client.ts";
-import type { StatusReport } from "../lib/control/control.ts";
+import { sendRequest, type StatusReport } from "../lib/control/mod.ts";
 import { installFakeIpfw } from "../tests/_fake_ipfw.ts";
 import {
   banwatchArgs,

@@ -11,8 +11,8 @@
  * @module
  */
 // deno-lint-ignore-file no-console
-import { denoIniIo } from "../lib/cli/commands/import.ts";
-import { type Agreement, checkSampleAgreement } from "../lib/fail2ban/import.ts";
+import { denoIniIo } from "../lib/cli/mod.ts";
+import { type Agreement, checkSampleAgreement } from "../lib/fail2ban/mod.ts";
 
 const DEFAULT_CONFIG = "/etc/fail2ban";
 const DEFAULT_SAMPLES = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs";

@@ -1,6 +1,5 @@
 import type { Command, CommandContext } from "./command.ts";
-import { UsageError } from "../core/errors.ts";
-import { VERSION } from "../core/version.ts";
+import { UsageError, VERSION } from "../core/mod.ts";
 
 /** The global usage text listing every command. */
 export function globalHelp(commands: readonly Command[]): string {

@@ -10,18 +10,23 @@
  * has an example, is counted without even being sliced out of its block.
  * @module
  */
-import type { IpAddress } from "../core/address.ts";
-import type { DateMemo } from "../filter/date_memo.ts";
-import type { CompiledFilter, LineVerdict, NearMiss } from "../filter/filter.ts";
-import { dateHits, explainMiss, matchLine } from "../filter/filter.ts";
-import { forEachLine } from "../source/blocks.ts";
+import type { IpAddress } from "../core/mod.ts";
 import {
+  type CompiledFilter,
+  dateHits,
+  type DateMemo,
+  explainMiss,
   type LinePrefilter,
+  type LineVerdict,
   literalCursor,
+  matchLine,
+  type NearMiss,
   prefilteredVerdict,
   quickFilter,
-} from "../filter/prefilter.ts";
-import { SessionTracker, usesSessions } from "../filter/sessions.ts";
+  SessionTracker,
+  usesSessions,
+} from "../filter/mod.ts";
+import { forEachLine } from "../source/mod.ts";
 
 /** Why a line did not count as a failure. */
 export type MissClass =

@@ -8,21 +8,36 @@
  * @module
  */
 import { parse, TomlError } from "smol-toml";
+import {
+  type Cidr,
+  ConfigError,
+  DEFAULT_FIREWALL_TIMEOUT,
+  DEFAULT_SOCKET_PATH,
+  DEFAULT_STATE_DIR,
+  DURATION_EXPECTED,
+  JAIL_NAME,
+  parseCidr,
+  parseDuration,
+  TABLE_NAME,
+} from "../core/mod.ts";
+import type { BackendKind } from "../firewall/mod.ts";
 import { posix } from "node:path";
-import { type Cidr, parseCidr } from "../core/address.ts";
-import { BUILTIN_FILTERS, findBuiltinFilter } from "../filter/builtin.ts";
-import { DURATION_EXPECTED, parseDuration } from "../core/duration.ts";
-import { ConfigError } from "../core/errors.ts";
-import { type FilterError, type FilterSpec, validateFilter } from "../filter/filter.ts";
+import {
+  BUILTIN_FILTERS,
+  type FilterError,
+  type FilterSpec,
+  findBuiltinFilter,
+  validateFilter,
+} from "../filter/mod.ts";
 
-export type { Cidr } from "../core/address.ts";
-export type { FilterSpec } from "../filter/filter.ts";
+export type { Cidr } from "../core/mod.ts";
+export type { FilterSpec } from "../filter/mod.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Public types
 
 /** A firewall backend name as written in jails.toml. */
-export type BackendKind = "ipfw" | "pf" | "nft" | "dry-run";
+export type { BackendKind };
 
 /** Recidive settings (`bantime_increment` table): how ban times grow for repeat offenders. */
 export interface BantimeIncrement {
@@ -145,8 +160,8 @@ export interface ParseConfigOptions {
 
 /** Defaults of `[global]`. */
 export const GLOBAL_DEFAULTS: Readonly<Omit<GlobalConfig, "ignoreIp">> = {
-  stateDir: "/var/db/banwatch",
-  socket: "/var/run/banwatch.sock",
+  stateDir: DEFAULT_STATE_DIR,
+  socket: DEFAULT_SOCKET_PATH,
   ipfwPath: "/sbin/ipfw",
   pfctlPath: "/sbin/pfctl",
   nftPath: "/usr/sbin/nft",
@@ -156,7 +171,7 @@ export const GLOBAL_DEFAULTS: Readonly<Omit<GlobalConfig, "ignoreIp">> = {
   maxTracked: 100000,
   timezone: undefined,
   unbanOnStop: false,
-  firewallTimeout: 10,
+  firewallTimeout: DEFAULT_FIREWALL_TIMEOUT,
 };
 
 /** Defaults of the `bantime_increment` table. */
@@ -252,8 +267,6 @@ export const FILTER_FILE_KEYS: readonly string[] = [
 
 const BACKENDS: readonly BackendKind[] = ["ipfw", "pf", "nft", "dry-run"];
 const PROTOCOLS = ["tcp", "udp", "all"] as const;
-const JAIL_NAME = /^[A-Za-z0-9_-]{1,63}$/;
-const TABLE_NAME = /^[A-Za-z0-9_.-]{1,63}$/;
 const PF_TABLE_MAX = 31;
 /** sun_path is 104 bytes on FreeBSD, including the terminating NUL. */
 const SOCKET_PATH_MAX = 103;

@@ -3,7 +3,7 @@
  * @module
  */
 import { type Config, parseConfig } from "./config.ts";
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError } from "../core/mod.ts";
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 

@@ -8,7 +8,7 @@ import {
   formatRequest,
   parseResponse,
 } from "./control.ts";
-import { RuntimeError } from "../core/errors.ts";
+import { RuntimeError } from "../core/mod.ts";
 
 /** The daemon's socket cannot be connected to (no socket, refused, no permission). */
 export class DaemonUnreachableError extends RuntimeError {

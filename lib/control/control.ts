@@ -13,15 +13,19 @@
  * Durations are seconds; `"duration":null` means forever. Times are epoch seconds.
  * @module
  */
-import { ConfigError, RuntimeError, UsageError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
-import { VERSION } from "../core/version.ts";
+import {
+  ConfigError,
+  DEFAULT_SOCKET_PATH,
+  type Logger,
+  RuntimeError,
+  UsageError,
+  VERSION,
+} from "../core/mod.ts";
 
 /** The protocol version this module speaks. */
 export const PROTOCOL_VERSION = 1;
 
 /** Where the daemon listens unless `[global] socket` says otherwise. */
-export const DEFAULT_SOCKET_PATH = "/var/run/banwatch.sock";
 
 /** Every command the protocol knows, in documentation order. */
 export const CONTROL_COMMAND_NAMES = [

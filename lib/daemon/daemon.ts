@@ -12,19 +12,35 @@
  * lines older than `findtime` are not counted); a ban starts when it is decided (`now`).
  * @module
  */
-import { type Cidr, displayTarget, type IpAddress, parseCidr, parseIp } from "../core/address.ts";
+import {
+  BackendError,
+  type Cidr,
+  displayTarget,
+  formatDuration,
+  type IpAddress,
+  type Logger,
+  parseCidr,
+  parseIp,
+  type Runner,
+  UsageError,
+  VERSION,
+} from "../core/mod.ts";
 import {
   activeBans,
   type BanAction,
+  type BanPolicy,
   type BanRecord,
   type BanState,
   banStats,
   createBanState,
+  createIgnoreChecks,
   expireBans,
   forgetWindows,
+  type IgnoreChecks,
   manualBan,
   manualUnban,
   nextExpiry,
+  policyOf,
   pruneWindows,
   recordFailure,
   restoreBan,
@@ -34,29 +50,34 @@ import {
   takeDirty,
   unbanAll,
   windowStats,
-} from "../decide/ban_manager.ts";
-import type { BackendKind, Config, JailConfig } from "../config/config.ts";
+} from "../decide/mod.ts";
+import type { BackendKind, Config, JailConfig } from "../config/mod.ts";
 import type {
   BannedEntry,
   ControlHandler,
   JailFileStatus,
   JailStatus,
   StatusReport,
-} from "../control/control.ts";
-import type { Runner } from "../core/exec.ts";
-import { compileFilter, type LineVerdict, matchLine } from "../filter/filter.ts";
-import { prefilteredVerdict, type QuickFilter, quickFilter } from "../filter/prefilter.ts";
-import { SessionTracker, usesSessions } from "../filter/sessions.ts";
-import { type Backend, createBackend, type FirewallChange, reconcile } from "../firewall/mod.ts";
-import { createIgnoreChecks, type IgnoreChecks, policyOf } from "../decide/jail_policy.ts";
-import type { Logger } from "../core/log.ts";
-import { type Batch, expandLogPaths, LogTail, type SavedPosition } from "../source/poller.ts";
-import { openStore, type Store, type StoredBan } from "../state/store.ts";
-import { formatDuration } from "../core/duration.ts";
-import { VERSION } from "../core/version.ts";
-import { BackendError, UsageError } from "../core/errors.ts";
-import { ipfwRuleArgs } from "../firewall/ipfw.ts";
-import type { BanPolicy } from "../decide/ban_manager.ts";
+} from "../control/mod.ts";
+import {
+  compileFilter,
+  type LineVerdict,
+  matchLine,
+  prefilteredVerdict,
+  type QuickFilter,
+  quickFilter,
+  SessionTracker,
+  usesSessions,
+} from "../filter/mod.ts";
+import {
+  type Backend,
+  createBackend,
+  type FirewallChange,
+  ipfwRuleArgs,
+  reconcile,
+} from "../firewall/mod.ts";
+import { type Batch, expandLogPaths, LogTail, type SavedPosition } from "../source/mod.ts";
+import { openStore, type Store, type StoredBan } from "../state/mod.ts";
 
 /** How the daemon is set up. */
 export interface DaemonOptions {

@@ -27,7 +27,7 @@
  * one jail, and O(number of jails) per eviction without a per-window sequence number).
  * @module
  */
-import { type Cidr, cidrOf, type IpAddress, parseIp } from "../core/address.ts";
+import { type Cidr, cidrOf, type IpAddress, parseIp } from "../core/mod.ts";
 
 /** Bantime increment settings of one jail (fail2ban's `bantime.increment`). */
 export interface BanIncrement {

@@ -3,9 +3,9 @@
  * never-ban check (loopback, the host's own addresses, global and jail ignoreip). Pure.
  * @module
  */
-import { type Cidr, createIpMatcher, type IpAddress, isLoopback } from "../core/address.ts";
+import { type Cidr, createIpMatcher, type IpAddress, isLoopback } from "../core/mod.ts";
 import type { BanPolicy, IgnoreCheck, IgnorePrefixCheck } from "./ban_manager.ts";
-import type { GlobalConfig, JailConfig } from "../config/config.ts";
+import type { GlobalConfig, JailConfig } from "../config/mod.ts";
 
 /** Builds the decision policy of one jail. */
 export function policyOf(jail: JailConfig): BanPolicy {

@@ -6,12 +6,22 @@
  * converted: why`); the rest still converts. Pure: files come through an {@link IniIo}.
  * @module
  */
-import { type Cidr, parseCidr, parseIp } from "../core/address.ts";
-import { BUILTIN_FILTERS } from "../filter/builtin.ts";
-import { createDateDetector } from "../filter/dates.ts";
-import { formatDuration } from "../core/duration.ts";
-import { compileFilter, type FilterSpec, validateFilter } from "../filter/filter.ts";
-import { createLineJudge } from "../filter/sessions.ts";
+import {
+  type Cidr,
+  formatDuration,
+  JAIL_NAME,
+  parseCidr,
+  parseIp,
+  TABLE_NAME,
+} from "../core/mod.ts";
+import {
+  BUILTIN_FILTERS,
+  compileFilter,
+  createDateDetector,
+  createLineJudge,
+  type FilterSpec,
+  validateFilter,
+} from "../filter/mod.ts";
 import {
   DEFAULT_SECTION,
   extractOptions,
@@ -560,9 +570,6 @@ const JAIL_KEYS_READ = [
   "action",
   ...FILTER_OPTS,
 ] as const;
-
-const JAIL_NAME = /^[A-Za-z0-9_-]{1,63}$/;
-const TABLE_NAME = /^[A-Za-z0-9_.-]{1,63}$/;
 
 interface Emitted {
   lines: string[];

@@ -79,11 +79,11 @@
  * @module
  */
 
-import { type IpAddress, parseIp } from "../core/address.ts";
+import { type IpAddress, parseIp } from "../core/mod.ts";
 import { createDateDetector, type DateDetector, type FoundDate } from "./dates.ts";
 
 export type { DateDetector, FoundDate } from "./dates.ts";
-export type { IpAddress, IpFamily } from "../core/address.ts";
+export type { IpAddress, IpFamily } from "../core/mod.ts";
 
 /** A filter as written by the user or built in: regexes and date settings. */
 export interface FilterSpec {

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { parseIp } from "../core/address.ts";
+import { parseIp } from "../core/mod.ts";
 import { type CompiledFilter, type LineVerdict, matchLine, type SessionFacts } from "./filter.ts";
 
 /** Limits of a {@link SessionTracker}. */

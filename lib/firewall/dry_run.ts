@@ -3,9 +3,9 @@
  * and keeps the tables in memory so list() agrees with what was "applied". Nothing is executed.
  * @module
  */
-import { createLogger } from "../core/log.ts";
+import { createLogger } from "../core/mod.ts";
 import { IPFW_DEFAULT_PATH, ipfwCreateArgs, planIpfw } from "./ipfw.ts";
-import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
+import type { Backend, BackendOptions, FirewallChange } from "./backend.ts";
 
 /** Creates the dry-run backend (logs via options.logger, stderr by default). */
 export function createDryRunBackend(

@@ -21,10 +21,8 @@
  * because ipfw rejects them (exit 65) and that would fail the whole invocation.
  * @module
  */
-import { parseCidr } from "../core/address.ts";
-import { BackendError } from "../core/errors.ts";
-import type { RunResult } from "../core/exec.ts";
-import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
+import { BackendError, DEFAULT_FIREWALL_TIMEOUT, parseCidr, type RunResult } from "../core/mod.ts";
+import type { Backend, BackendOptions, FirewallChange } from "./backend.ts";
 
 /** Where ipfw lives on FreeBSD. */
 export const IPFW_DEFAULT_PATH = "/sbin/ipfw";
@@ -37,7 +35,6 @@ export const IPFW_DEFAULT_PATH = "/sbin/ipfw";
 export const IPFW_ARGV_BYTES: number = 192 * 1024;
 
 /** Default seconds before a firewall program is killed. */
-export const DEFAULT_FIREWALL_TIMEOUT = 30;
 
 const TABLE_NAME = /^[a-zA-Z0-9\-_.]{1,63}$/;
 

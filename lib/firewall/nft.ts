@@ -16,11 +16,9 @@
  * Elements carry no kernel timeout: banwatch expires bans itself and reconciles at start.
  * @module
  */
-import { parseCidr } from "../core/address.ts";
-import { BackendError } from "../core/errors.ts";
-import type { RunResult } from "../core/exec.ts";
-import { DEFAULT_FIREWALL_TIMEOUT, groupChanges } from "./ipfw.ts";
-import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
+import { BackendError, DEFAULT_FIREWALL_TIMEOUT, parseCidr, type RunResult } from "../core/mod.ts";
+import { groupChanges } from "./ipfw.ts";
+import type { Backend, BackendOptions, FirewallChange } from "./backend.ts";
 
 /** Where nft lives on Debian. */
 export const NFT_DEFAULT_PATH = "/usr/sbin/nft";

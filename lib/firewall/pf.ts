@@ -13,11 +13,9 @@
  * not exist.") counts as done.
  * @module
  */
-import { parseCidr } from "../core/address.ts";
-import { BackendError } from "../core/errors.ts";
-import type { RunResult } from "../core/exec.ts";
-import { chunk, DEFAULT_FIREWALL_TIMEOUT, groupChanges } from "./ipfw.ts";
-import type { Backend, BackendOptions, FirewallChange } from "./mod.ts";
+import { BackendError, DEFAULT_FIREWALL_TIMEOUT, parseCidr, type RunResult } from "../core/mod.ts";
+import { chunk, groupChanges } from "./ipfw.ts";
+import type { Backend, BackendOptions, FirewallChange } from "./backend.ts";
 
 /**
  * Entries per pfctl invocation: at most ~184 KB of argv even when all are IPv6, under FreeBSD's

@@ -5,7 +5,7 @@
  * @module
  */
 import { createBlockSplitter, type LineBlock } from "./blocks.ts";
-import { RuntimeError } from "../core/errors.ts";
+import { RuntimeError } from "../core/mod.ts";
 
 /** Bytes per read call: few enough calls that op overhead stays small. */
 const READ_BYTES = 256 * 1024;

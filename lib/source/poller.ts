@@ -28,7 +28,7 @@
  * @module
  */
 import { createLineSplitter, type LineSplitter } from "./splitter.ts";
-import type { Logger } from "../core/log.ts";
+import type { Logger } from "../core/mod.ts";
 
 /** Where reading of one log path stopped: everything before `offset` of inode (dev, ino) is done. */
 export interface SavedPosition {

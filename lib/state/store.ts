@@ -9,10 +9,9 @@
  * @module
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import type { BanRecord } from "../decide/ban_manager.ts";
-import { RuntimeError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
-import type { SavedPosition } from "../source/poller.ts";
+import type { BanRecord } from "../decide/mod.ts";
+import { type Logger, RuntimeError } from "../core/mod.ts";
+import type { SavedPosition } from "../source/mod.ts";
 
 /** File name of the database inside state_dir. */
 export const STATE_DB_NAME = "state.db";

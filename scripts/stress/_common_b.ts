@@ -10,8 +10,8 @@ import {
   type ControlRequest,
   type ControlResponse,
   formatRequest,
-} from "../../lib/control/control.ts";
-import { sendRequest } from "../../lib/control/client.ts";
+  sendRequest,
+} from "../../lib/control/mod.ts";
 
 /** One figure of a stress scenario, as `deno task stress` prints it. */
 export interface StressResult {

@@ -8,8 +8,8 @@
  * keeps its configuration and keeps banning with it.
  * @module
  */
-import { parseConfig } from "../../lib/config/config.ts";
-import { ConfigError } from "../../lib/core/errors.ts";
+import { parseConfig } from "../../lib/config/mod.ts";
+import { ConfigError } from "../../lib/core/mod.ts";
 import { mulberry32 } from "../gen_maillog.ts";
 import {
   control,

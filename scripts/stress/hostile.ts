@@ -9,10 +9,14 @@
  * the corpus's configs.
  * @module
  */
-import { BUILTIN_FILTERS } from "../../lib/filter/builtin.ts";
-import { parseConfig } from "../../lib/config/config.ts";
-import { compileFilter, type FilterSpec, matchLine } from "../../lib/filter/filter.ts";
-import { createLineSplitter, DEFAULT_MAX_LINE_BYTES } from "../../lib/source/splitter.ts";
+import {
+  BUILTIN_FILTERS,
+  compileFilter,
+  type FilterSpec,
+  matchLine,
+} from "../../lib/filter/mod.ts";
+import { parseConfig } from "../../lib/config/mod.ts";
+import { createLineSplitter, DEFAULT_MAX_LINE_BYTES } from "../../lib/source/mod.ts";
 import {
   HOSTILE_DIR,
   mb,

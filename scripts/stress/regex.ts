@@ -8,7 +8,7 @@
  * @module
  */
 import { RUN_FLAGS, V8_FLAGS } from "../flags.ts";
-import { compileFilter, matchLine } from "../../lib/filter/filter.ts";
+import { compileFilter, matchLine } from "../../lib/filter/mod.ts";
 import {
   globalSection,
   runBanwatch,

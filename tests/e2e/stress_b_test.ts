@@ -4,8 +4,7 @@
  * @module
  */
 import { assertEquals, assertOk } from "../_assert.ts";
-import type { StressResult } from "../../scripts/stress/_common_b.ts";
-import { formatResults } from "../../scripts/stress/_common_b.ts";
+import { formatResults, type StressResult } from "../../scripts/stress/_common_b.ts";
 import { run as runBotnet } from "../../scripts/stress/botnet.ts";
 import { hasLocation, mutate, run as runConfigFuzz } from "../../scripts/stress/config_fuzz.ts";
 import { buildCorpus, run as runHostile, truncationLines } from "../../scripts/stress/hostile.ts";

@@ -4,11 +4,9 @@
  */
 import { parseArgs } from "node:util";
 import type { Command, CommandContext } from "../command.ts";
-import type { Config } from "../../config/config.ts";
-import { loadConfig } from "../../config/load.ts";
-import { UsageError } from "../../core/errors.ts";
-import { lintFilter } from "../../filter/lint.ts";
-import { DEFAULT_CONFIG_PATH as DEFAULT_CONFIG } from "./control.ts";
+import { type Config, loadConfig } from "../../config/mod.ts";
+import { DEFAULT_CONFIG_PATH as DEFAULT_CONFIG, UsageError } from "../../core/mod.ts";
+import { lintFilter } from "../../filter/mod.ts";
 
 const HELP = `Usage: banwatch check [-c FILE] [--json]
 

@@ -6,26 +6,34 @@
  */
 import { parseArgs } from "node:util";
 import { parse as parseToml } from "smol-toml";
-import { parseCidr, parseIp } from "../../core/address.ts";
+import {
+  ConfigError,
+  createLogger,
+  DEFAULT_CONFIG_PATH,
+  DEFAULT_SOCKET_PATH,
+  DEFAULT_STATE_DIR,
+  formatDuration,
+  parseCidr,
+  parseDuration,
+  parseIp,
+  RuntimeError,
+  UsageError,
+  VERSION,
+} from "../../core/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
-import { loadConfig } from "../../config/load.ts";
+import { loadConfig } from "../../config/mod.ts";
 import {
   type BannedEntry,
   type ControlCommand,
   type ControlResponse,
-  DEFAULT_SOCKET_PATH,
+  DaemonUnreachableError,
   type JailStatus,
+  sendRequest,
   type StatusReport,
-} from "../../control/control.ts";
-import { DaemonUnreachableError, sendRequest } from "../../control/client.ts";
-import { formatDuration, parseDuration } from "../../core/duration.ts";
-import { ConfigError, RuntimeError, UsageError } from "../../core/errors.ts";
-import { createLogger } from "../../core/log.ts";
-import { openStore, STATE_DB_NAME, type Store } from "../../state/store.ts";
-import { VERSION } from "../../core/version.ts";
+} from "../../control/mod.ts";
+import { openStore, STATE_DB_NAME, type Store } from "../../state/mod.ts";
 
 /** Where the configuration is read from unless `-c` says otherwise. */
-export const DEFAULT_CONFIG_PATH = "/usr/local/etc/banwatch/jails.toml";
 
 /** Seconds to wait for the daemon's answer (reload may apply many firewall changes). */
 const TIMEOUT = { default: 30, reload: 120 } as const;
@@ -99,7 +107,6 @@ export interface ConfigView {
 }
 
 /** The state directory when no configuration says otherwise. */
-export const DEFAULT_STATE_DIR = "/var/db/banwatch";
 
 function stringList(value: unknown): string[] | undefined {
   if (typeof value === "string") return [value];

@@ -6,11 +6,11 @@
  */
 import { parseArgs } from "node:util";
 import type { Command, CommandContext } from "../command.ts";
-import { type Config, parseConfig } from "../../config/config.ts";
+import { type Config, parseConfig } from "../../config/mod.ts";
 import { formatBanned, formatStatus } from "./control.ts";
 import { runDaemon } from "./run.ts";
 import { DEMO_LOGS, EXAMPLE_CONFIG } from "../demo_data.ts";
-import { UsageError } from "../../core/errors.ts";
+import { UsageError } from "../../core/mod.ts";
 
 const HELP = `Usage: banwatch demo [--keep]
 

@@ -3,9 +3,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { BUILTIN_FILTERS, findBuiltinFilter } from "../../filter/builtin.ts";
+import { BUILTIN_FILTERS, findBuiltinFilter } from "../../filter/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
-import { UsageError } from "../../core/errors.ts";
+import { UsageError } from "../../core/mod.ts";
 
 const HELP = `Usage: banwatch filters [NAME] [--json]
 

@@ -5,15 +5,15 @@
  */
 import { parseArgs } from "node:util";
 import type { Command, CommandContext } from "../command.ts";
-import { parseConfig } from "../../config/config.ts";
-import { ConfigError, RuntimeError, UsageError } from "../../core/errors.ts";
+import { parseConfig } from "../../config/mod.ts";
+import { ConfigError, RuntimeError, UsageError } from "../../core/mod.ts";
 import {
   formatImportProblem,
   importFail2ban,
   importFail2banFilter,
   type ImportResult,
-} from "../../fail2ban/import.ts";
-import type { IniIo } from "../../fail2ban/ini.ts";
+  type IniIo,
+} from "../../fail2ban/mod.ts";
 
 /** Where fail2ban's configuration is looked for, in order, when no DIR is given. */
 export const FAIL2BAN_DIRS: readonly string[] = ["/usr/local/etc/fail2ban", "/etc/fail2ban"];

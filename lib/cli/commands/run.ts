@@ -4,17 +4,19 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Cidr, parseCidr } from "../../core/address.ts";
+import {
+  type Cidr,
+  createLogger,
+  createRunner,
+  DEFAULT_CONFIG_PATH as DEFAULT_CONFIG,
+  type LogLevel,
+  parseCidr,
+  UsageError,
+} from "../../core/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
-import type { Config } from "../../config/config.ts";
-import { loadConfig } from "../../config/load.ts";
-import { type ControlServer, serveControl } from "../../control/control.ts";
-import { Daemon } from "../../daemon/daemon.ts";
-import { UsageError } from "../../core/errors.ts";
-import { createRunner } from "../../core/exec.ts";
-import { compactHeap, createCompactionPolicy } from "../../daemon/heap.ts";
-import { createLogger, type LogLevel } from "../../core/log.ts";
-import { DEFAULT_CONFIG_PATH as DEFAULT_CONFIG } from "./control.ts";
+import { type Config, loadConfig } from "../../config/mod.ts";
+import { type ControlServer, serveControl } from "../../control/mod.ts";
+import { compactHeap, createCompactionPolicy, Daemon } from "../../daemon/mod.ts";
 
 const HELP = `Usage: banwatch run [-c FILE] [options]
 

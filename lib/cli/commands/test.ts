@@ -3,18 +3,30 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { displayTarget, parseIp } from "../../core/address.ts";
-import { createBanState, recordFailure } from "../../decide/ban_manager.ts";
-import { findBuiltinFilter } from "../../filter/builtin.ts";
+import {
+  ConfigError,
+  displayTarget,
+  formatDuration,
+  parseDuration,
+  parseIp,
+  UsageError,
+} from "../../core/mod.ts";
+import { createBanState, createIgnoreChecks, policyOf, recordFailure } from "../../decide/mod.ts";
+import {
+  compileFilter,
+  type FilterSpec,
+  findBuiltinFilter,
+  validateFilter,
+} from "../../filter/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
-import type { Config, JailConfig } from "../../config/config.ts";
-import { JAIL_DEFAULTS, parseFilterFile } from "../../config/config.ts";
-import { loadConfig } from "../../config/load.ts";
-import { formatDuration, parseDuration } from "../../core/duration.ts";
-import { ConfigError, UsageError } from "../../core/errors.ts";
-import { compileFilter, type FilterSpec, validateFilter } from "../../filter/filter.ts";
-import { createIgnoreChecks, policyOf } from "../../decide/jail_policy.ts";
-import { readLineBlocks } from "../../source/line_source.ts";
+import {
+  type Config,
+  JAIL_DEFAULTS,
+  type JailConfig,
+  loadConfig,
+  parseFilterFile,
+} from "../../config/mod.ts";
+import { readLineBlocks } from "../../source/mod.ts";
 import {
   addLine,
   addText,

@@ -1,0 +1,15 @@
+/**
+ * filter/: line -> verdict, pure: fail2ban-style filters translated to JavaScript regexes,
+ * compiled, matched and explained; syslog dates; the literal prefilter and date memo; sessions
+ * that correlate the lines of one connection; the filter lint; the built-in filters.
+ * @module
+ */
+export { BUILTIN_FILTERS, findBuiltinFilter } from "./builtin.ts";
+export type { DateMemo } from "./date_memo.ts";
+export { createDateDetector } from "./dates.ts";
+export { compileFilter, dateHits, explainMiss, matchLine, validateFilter } from "./filter.ts";
+export type { CompiledFilter, FilterError, FilterSpec, LineVerdict, NearMiss } from "./filter.ts";
+export { lintFilter } from "./lint.ts";
+export { literalCursor, prefilteredVerdict, quickFilter } from "./prefilter.ts";
+export type { LinePrefilter, QuickFilter } from "./prefilter.ts";
+export { createLineJudge, SessionTracker, usesSessions } from "./sessions.ts";
