@@ -13,14 +13,7 @@
  * Durations are seconds; `"duration":null` means forever. Times are epoch seconds.
  * @module
  */
-import {
-  ConfigError,
-  DEFAULT_SOCKET_PATH,
-  type Logger,
-  RuntimeError,
-  UsageError,
-  VERSION,
-} from "../core/mod.ts";
+import { ConfigError, type Logger, RuntimeError, UsageError, VERSION } from "../core/mod.ts";
 
 /** The protocol version this module speaks. */
 export const PROTOCOL_VERSION = 1;
