@@ -2,7 +2,8 @@
  * Reading jails.toml and its filter files from disk: the imperative shell around parseConfig().
  * @module
  */
-import { type Config, parseConfig } from "./config.ts";
+import type { Config } from "./schema.ts";
+import { parseConfig } from "./parse_config.ts";
 import { ConfigError } from "../core/mod.ts";
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });

@@ -1,8 +1,10 @@
 /**
- * config/: jails.toml -> a validated {@link Config}: schema, positions, values, jails and
- * filter files (pure), and the loader that reads the files.
+ * config/: jails.toml -> a validated {@link Config}: schema, positions, problems, values,
+ * sections, jails and filter files (pure), and the loader that reads the files.
  * @module
  */
-export { JAIL_DEFAULTS, parseConfig, parseFilterFile } from "./config.ts";
-export type { BackendKind, Config, GlobalConfig, JailConfig } from "./config.ts";
+export { JAIL_DEFAULTS } from "./schema.ts";
+export type { BackendKind, Config, GlobalConfig, JailConfig } from "./schema.ts";
+export { parseConfig } from "./parse_config.ts";
+export { parseFilterFile } from "./filter_file.ts";
 export { loadConfig } from "./load.ts";

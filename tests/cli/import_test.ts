@@ -2,7 +2,7 @@ import { assertEquals, assertMatch, assertOk, assertRejects } from "../_assert.t
 import { ROOT } from "../_helpers.ts";
 import { IMPORT_COMMAND } from "../../lib/cli/commands/import.ts";
 import type { CommandContext } from "../../lib/cli/command.ts";
-import { parseConfig, parseFilterFile } from "../../lib/config/config.ts";
+import { parseConfig, parseFilterFile } from "../../lib/config/mod.ts";
 import { RuntimeError, UsageError } from "../../lib/core/errors.ts";
 
 const FIXTURE = `${ROOT}tests/testdata/fail2ban`;

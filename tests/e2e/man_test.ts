@@ -6,7 +6,7 @@ import {
   GLOBAL_KEYS,
   INCREMENT_KEYS,
   JAIL_KEYS,
-} from "../../lib/config/config.ts";
+} from "../../lib/config/schema.ts";
 
 const PAGES = ["man/banwatch.8", "man/jails.toml.5"];
 

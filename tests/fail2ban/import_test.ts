@@ -5,7 +5,7 @@ import {
   type JailConfig,
   parseConfig,
   parseFilterFile,
-} from "../../lib/config/config.ts";
+} from "../../lib/config/mod.ts";
 import { ConfigError } from "../../lib/core/errors.ts";
 import { findBuiltinFilter } from "../../lib/filter/builtin.ts";
 import { compileFilter, type FilterSpec, matchLine } from "../../lib/filter/filter.ts";

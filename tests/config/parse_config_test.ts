@@ -1,13 +1,6 @@
 import { assertEquals, assertMatch, assertNotMatch, assertOk, assertThrows } from "../_assert.ts";
-import {
-  type Config,
-  GLOBAL_KEYS,
-  INCREMENT_KEYS,
-  JAIL_KEYS,
-  type JailConfig,
-  parseConfig,
-  parseFilterFile,
-} from "../../lib/config/config.ts";
+import { type Config, GLOBAL_KEYS, type JailConfig } from "../../lib/config/schema.ts";
+import { parseConfig } from "../../lib/config/parse_config.ts";
 import { ConfigError } from "../../lib/core/errors.ts";
 import { compileFilter, matchLine } from "../../lib/filter/filter.ts";
 
@@ -458,37 +451,6 @@ Deno.test("parseConfig() locates keys after multi-line strings, arrays and inlin
     "t.toml:10:48: defaults.bantime_increment.factor: -1 is not allowed; expected a number above 0 and at most 1000000",
     "t.toml:11:14: defaults.maxretry: 0 is out of range; expected an integer from 1 to 1000000",
   ]);
-});
-
-Deno.test("JAIL_KEYS, GLOBAL_KEYS and INCREMENT_KEYS list what parseConfig() accepts", () => {
-  for (const key of JAIL_KEYS) assertOk(!key.includes("."), key);
-  assertEquals(GLOBAL_KEYS.length, 13);
-  assertEquals(INCREMENT_KEYS.length, 7);
-  assertEquals(JAIL_KEYS.length, 24);
-});
-
-Deno.test("parseFilterFile() reads a banwatch filter file and names it after the file", () => {
-  const spec = parseFilterFile(fixture("local-qpopper.filter.toml"), "f/local-qpopper.filter.toml");
-  assertEquals(spec.name, "local-qpopper");
-  assertEquals(spec.ignoreregex, []);
-  assertEquals(spec.datepattern, "{^LN-BEG}");
-  assertOk(spec.example?.includes("qpopper[4321]"));
-  assertEquals(parseFilterFile(`failregex = ${FAIL}\n`, "/x/mine.toml").name, "mine");
-});
-
-Deno.test("parseFilterFile() collects every problem of a filter file", () => {
-  const got = problems(() => parseFilterFile(fixture("broken.filter.toml"), "b.toml"));
-  assertEquals(got.length, 3);
-  assertEquals(problems(() => parseFilterFile('description = "x"\n', "e.toml")), [
-    "e.toml: failregex: missing; expected a regex string or a list of regex strings",
-  ]);
-  assertEquals(problems(() => parseFilterFile("failregex = []\n", "e.toml")), [
-    "e.toml:1:13: failregex: is empty; expected at least one regex",
-  ]);
-  assertMatch(
-    problems(() => parseFilterFile("failregex = [\n", "e.toml"))[0] ?? "",
-    /^e\.toml:2:1: toml: /,
-  );
 });
 
 Deno.test("parseConfig() reads the repo's jails.toml with the admin's three jails", () => {
