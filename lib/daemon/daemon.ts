@@ -15,8 +15,7 @@
  * run after the commit. At start the tables are reconciled with the database.
  * @module
  */
-import type { ControlHandler } from "../control/mod.ts";
-import type { BannedEntry, StatusReport } from "../control/mod.ts";
+import type { BannedEntry, ControlHandler, StatusReport } from "../control/mod.ts";
 import { activeBans, expireBans } from "../decide/mod.ts";
 import { openStore } from "../state/mod.ts";
 import { createContext, type DaemonContext, daemonNow, type DaemonOptions } from "./context.ts";

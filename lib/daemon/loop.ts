@@ -4,8 +4,7 @@
  * polls until every log is read to its end.
  * @module
  */
-import { serveControl } from "../control/mod.ts";
-import type { ControlServer } from "../control/mod.ts";
+import { type ControlServer, serveControl } from "../control/mod.ts";
 import type { DaemonOptions } from "./context.ts";
 import { Daemon } from "./daemon.ts";
 import { compactHeap, createCompactionPolicy } from "./heap.ts";
