@@ -7,7 +7,7 @@ import {
   type ControlResponse,
   formatRequest,
   parseResponse,
-} from "./control.ts";
+} from "./protocol.ts";
 import { RuntimeError } from "../core/mod.ts";
 
 /** The daemon's socket cannot be connected to (no socket, refused, no permission). */

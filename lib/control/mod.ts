@@ -3,15 +3,16 @@
  * @module
  */
 export { DaemonUnreachableError, sendRequest } from "./client.ts";
-export { formatRequest, serveControl } from "./control.ts";
+export { formatRequest } from "./protocol.ts";
 export type {
   BannedEntry,
   ControlCommand,
   ControlHandler,
   ControlRequest,
   ControlResponse,
-  ControlServer,
   JailFileStatus,
   JailStatus,
   StatusReport,
-} from "./control.ts";
+} from "./protocol.ts";
+export { serveControl } from "./server.ts";
+export type { ControlServer } from "./server.ts";

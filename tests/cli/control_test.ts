@@ -19,7 +19,7 @@ import {
   type ControlHandler,
   serveControl,
   type StatusReport,
-} from "../../lib/control/control.ts";
+} from "../../lib/control/mod.ts";
 import { DaemonUnreachableError } from "../../lib/control/client.ts";
 import { ConfigError, RuntimeError, UsageError } from "../../lib/core/errors.ts";
 import { createLogger } from "../../lib/core/log.ts";

@@ -1,5 +1,6 @@
 import { assertEquals, assertMatch, assertOk, assertRejects } from "../_assert.ts";
-import { type ControlHandler, serveControl } from "../../lib/control/control.ts";
+import type { ControlHandler } from "../../lib/control/protocol.ts";
+import { serveControl } from "../../lib/control/server.ts";
 import { sendRequest } from "../../lib/control/client.ts";
 import { RuntimeError } from "../../lib/core/errors.ts";
 import { createLogger } from "../../lib/core/log.ts";

@@ -11,10 +11,10 @@ import {
   oneLine,
   parseRequest,
   parseResponse,
-  serveControl,
   type StatusReport,
   successResponse,
-} from "../../lib/control/control.ts";
+} from "../../lib/control/protocol.ts";
+import { serveControl } from "../../lib/control/server.ts";
 import { ConfigError, UsageError } from "../../lib/core/errors.ts";
 import { createLogger } from "../../lib/core/log.ts";
 import { VERSION } from "../../lib/core/version.ts";

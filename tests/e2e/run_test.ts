@@ -1,7 +1,7 @@
 import { assertEquals, assertOk } from "../_assert.ts";
 import { saslFailure, startDaemon, withDaemonFixture } from "./_daemon.ts";
 import { sendRequest } from "../../lib/control/client.ts";
-import type { StatusReport } from "../../lib/control/control.ts";
+import type { StatusReport } from "../../lib/control/mod.ts";
 import { createLogger } from "../../lib/core/log.ts";
 import { openStore } from "../../lib/state/store.ts";
 

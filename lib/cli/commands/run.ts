@@ -1,6 +1,7 @@
 /**
- * `banwatch run`: the daemon in the foreground (daemon(8) supervises it). Signals, the poll
- * loop and the control socket live here; the work is in lib/daemon.ts.
+ * `banwatch run`: the daemon in the foreground (daemon(8) supervises it). Parses the options
+ * and sets the daemon up (logger, runner, own addresses); the poll loop, signals and control
+ * socket are in lib/daemon/loop.ts, the work in lib/daemon/.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -15,8 +16,7 @@ import {
 } from "../../core/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { type Config, loadConfig } from "../../config/mod.ts";
-import { type ControlServer, serveControl } from "../../control/mod.ts";
-import { compactHeap, createCompactionPolicy, Daemon } from "../../daemon/mod.ts";
+import { type Daemon, runDaemonLoop } from "../../daemon/mod.ts";
 
 const HELP = `Usage: banwatch run [-c FILE] [options]
 
@@ -71,14 +71,14 @@ export interface RunDaemonOptions {
 }
 
 /** Starts the daemon and runs until a stop signal (or, in replay, the end of the logs). */
-export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
+export function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
   const { ctx } = options;
   const logger = createLogger({
     level: options.logLevel ?? "info",
     write: (line) => ctx.io.err(`${line}\n`),
   });
-  const startDaemon = () =>
-    Daemon.start({
+  return runDaemonLoop({
+    daemon: {
       config: options.config,
       logger,
       now: ctx.now,
@@ -88,95 +88,10 @@ export async function runDaemon(options: RunDaemonOptions): Promise<Daemon> {
       replay: options.replay ?? false,
       reloadConfig: () => loadConfig(options.configPath),
       pid: Deno.pid,
-    });
-  if (options.replay) {
-    const daemon = await startDaemon();
-    do {
-      await daemon.tick();
-    } while (!daemon.idle);
-    await daemon.tick();
-    return daemon;
-  }
-
-  let server: ControlServer | undefined;
-  let daemon: Daemon | undefined;
-  let stopped = false;
-  // Ends the wait between two polls early; set only while the loop waits.
-  let wake: (() => void) | undefined;
-  const onStop = () => {
-    stopped = true;
-    wake?.();
-  };
-  const onHup = () => {
-    daemon?.reload().catch((error) => logger.error("reload_failed", { error: String(error) }));
-  };
-  // Listen before the (possibly long) start: a SIGTERM then still stops cleanly.
-  Deno.addSignalListener("SIGTERM", onStop);
-  Deno.addSignalListener("SIGINT", onStop);
-  Deno.addSignalListener("SIGHUP", onHup);
-  try {
-    daemon = await startDaemon();
-    if (!stopped && (options.socket ?? true)) {
-      server = await serveControl(options.config.global.socket, daemon, { logger });
-    }
-    logger.info("started", {
-      config: options.configPath,
-      jails: options.config.jails.filter((j) => j.enabled).length,
-      socket: server?.path,
-    });
-    const compaction = createCompactionPolicy();
-    const heapTotal = () => Deno.memoryUsage().heapTotal;
-    while (!stopped) {
-      // The next poll is due one interval after this one started, not after it ended.
-      const due = performance.now() + daemon.pollInterval * 1000;
-      let result = { lines: 0, behind: false };
-      try {
-        result = await daemon.tick();
-      } catch (error) {
-        logger.error("poll_failed", {
-          error: error instanceof Error ? error.message : String(error),
-        });
-      }
-      if (result.behind) {
-        // Catching up: poll again at once, but let signals and the control socket in first
-        // (log reads are synchronous, so a tick may never yield to the event loop itself).
-        // A timer, not setImmediate or a MessageChannel: those are cheaper (no 4 ms clamp on
-        // nested timers) but in Deno they run before socket I/O is polled, so a status request
-        // would wait for the end of the catch-up (tests/cmd_run_test.ts).
-        await new Promise<void>((resolve) => setTimeout(resolve, 0));
-        continue;
-      }
-      if (stopped) break;
-      if (compaction.afterPoll(result.lines, result.behind, performance.now(), heapTotal)) {
-        const done = compactHeap();
-        if (done) {
-          compaction.compacted(done.heapTotalAfter);
-          logger.debug("heap_compacted", {
-            heap_before: done.heapTotalBefore,
-            heap_after: done.heapTotalAfter,
-            ms: Math.round(done.ms),
-          });
-        }
-      }
-      const wait = Math.max(0, due - performance.now());
-      // One timer and one promise per poll. Not Promise.race() with a long-lived stop promise:
-      // every race leaves a reaction on that promise until it settles (~86,400 a day).
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(resolve, wait);
-      });
-      wake = undefined;
-      clearTimeout(timer);
-    }
-    logger.info("stopping", { reason: "signal" });
-  } finally {
-    Deno.removeSignalListener("SIGTERM", onStop);
-    Deno.removeSignalListener("SIGINT", onStop);
-    Deno.removeSignalListener("SIGHUP", onHup);
-    await server?.close();
-  }
-  return daemon;
+    },
+    configPath: options.configPath,
+    socket: options.socket ?? true,
+  });
 }
 
 async function runRun(args: string[], ctx: CommandContext): Promise<number> {
