@@ -14,9 +14,14 @@
  *   unseen any more), and `log.0`, `log.1`, … are scanned for regular files not seen yet (files
  *   rotated in AND out between two polls), stopping at the first one already held or consumed.
  * - Generations are read strictly in age order: only the oldest one is read; newer ones are
- *   pinned but untouched until every older one is finished. A rotated generation is finished
- *   once it has not grown for `rotationGrace` polls (or after `rotationMaxPolls`), read to its
- *   end; its grace runs while it waits, so a backlog of finished files is read in one poll.
+ *   pinned but untouched until every older one is finished. syslogd writes into a rotated
+ *   inode until newsyslog signals it, which is only after every entry is rotated (a second
+ *   between daemons), and newsyslog compresses `log.0` 10 s after that. So a rotated
+ *   generation is finished, read to its end, only when the name it was rotated to (`log.0`)
+ *   no longer refers to its inode (compressed or removed), or when it has not grown for
+ *   `rotationQuietSeconds` (15 s) and `rotationGrace` polls since the rotation was seen (or
+ *   after `rotationMaxPolls` of growth). Lines written meanwhile are read. Its grace runs while
+ *   it waits, so a backlog of finished files is read in one poll.
  * - So a {@link Batch}'s `position` always names the oldest generation not fully consumed, and
  *   every line before it (older generations included) has been returned. On restart,
  *   {@link LogTail.open} finds that inode at the path or among the uncompressed `log.N`, finishes
@@ -87,6 +92,14 @@ export interface LogTailOptions {
   rotationGrace?: number;
   /** Polls after which a rotated-away file is finished even if it still grows (default 30). */
   rotationMaxPolls?: number;
+  /**
+   * Seconds a rotated-away file must stay without growth, after the rotation was seen, before
+   * it is finished while its rotated name still refers to it (default 15: newsyslog signals
+   * syslogd only after all its entries, and compresses `log.0` 10 s later).
+   */
+  rotationQuietSeconds?: number;
+  /** Monotonic clock in seconds for the quiet time (default `performance.now() / 1000`). */
+  clock?: () => number;
   /**
    * Rotated-away files kept waiting for their grace at most (default 8); beyond that the oldest
    * are finished as soon as they are read to their end. Also how many `log.N` names a rotation
@@ -161,6 +174,14 @@ interface Generation {
   polls: number;
   /** Finished as soon as it is read to its end (too many rotated files wait). */
   forced: boolean;
+  /** Clock reading of the rotation or of the last growth since, whichever is later. */
+  quietSince: number;
+  /** The rotated name that last referred to this inode (`log.0`), while it still does. */
+  linkName: string | undefined;
+  /** Its rotated name was seen referring to it and no longer does: compressed or removed. */
+  unlinked: boolean;
+  /** Its rotated name was seen referring to it. */
+  seenLinked: boolean;
 }
 
 /** A finished generation, to recognise it under a rotated name (inodes are reused). */
@@ -188,6 +209,8 @@ export class LogTail {
   #maxPerPoll: number;
   #grace: number;
   #maxDrainPolls: number;
+  #quietSeconds: number;
+  #clock: () => number;
   #maxRotated: number;
   #startAtEnd: boolean;
   /** Oldest first; only the first is read; all but the last are rotated away. */
@@ -212,6 +235,8 @@ export class LogTail {
     this.#maxPerPoll = positiveInt(options.maxBytesPerPoll ?? 4 * 1024 * 1024, "maxBytesPerPoll");
     this.#grace = Math.max(0, Math.floor(options.rotationGrace ?? 2));
     this.#maxDrainPolls = Math.max(this.#grace, Math.floor(options.rotationMaxPolls ?? 30));
+    this.#quietSeconds = Math.max(0, options.rotationQuietSeconds ?? 15);
+    this.#clock = options.clock ?? (() => performance.now() / 1000);
     this.#maxRotated = positiveInt(options.maxRotatedFiles ?? 8, "maxRotatedFiles");
     this.#startAtEnd = options.startAtEnd ?? false;
   }
@@ -312,7 +337,10 @@ export class LogTail {
       }
       await this.#read(head, out, head.rotated ? head.lastSize : pathSize);
       if (this.#behind || !head.rotated) break;
-      const done = head.forced || head.quiet >= this.#grace || head.polls >= this.#maxDrainPolls;
+      const quietFor = this.#clock() - head.quietSince;
+      const done = head.forced || head.unlinked ||
+        (head.quiet >= this.#grace && quietFor >= this.#quietSeconds) ||
+        (head.polls >= this.#maxDrainPolls && quietFor >= this.#quietSeconds);
       if (!done) break;
       // A last read right before closing: whatever was written up to now is not lost.
       await this.#read(head, out, Infinity);
@@ -472,17 +500,23 @@ export class LogTail {
     return found;
   }
 
-  /** One fstat of a rotated file: growth resets its quiet count. */
+  /**
+   * One fstat of a rotated file (growth resets its quiet count and time) and one stat of the
+   * name it was rotated to (once that no longer refers to it, syslogd is done with it).
+   */
   #age(gen: Generation, counting: boolean): void {
     const size = gen.file.statSync().size;
     const grew = size !== gen.lastSize;
     gen.lastSize = size;
+    this.#checkLink(gen);
     if (gen.fresh) {
       gen.fresh = false;
       return;
     }
-    if (grew) gen.quiet = 0;
-    else if (counting) gen.quiet++;
+    if (grew) {
+      gen.quiet = 0;
+      gen.quietSince = this.#clock();
+    } else if (counting) gen.quiet++;
     if (counting) gen.polls++;
   }
 
@@ -491,6 +525,24 @@ export class LogTail {
     gen.fresh = true;
     gen.quiet = 0;
     gen.polls = 0;
+    gen.quietSince = this.#clock();
+    // newsyslog links the live file to `log.0` before renaming a new one onto `log`; a file
+    // found under a rotated name is watched under that name.
+    gen.linkName = gen.name === this.path ? `${this.path}.0` : gen.name;
+    this.#checkLink(gen);
+  }
+
+  /**
+   * Follows the rotated name: while it refers to the inode nothing changes; once it did and
+   * no longer does (compressed, removed, shifted to `log.1` by the next rotation), the file
+   * is unlinked and finished once read. A name that never referred to it proves nothing.
+   */
+  #checkLink(gen: Generation): void {
+    if (gen.linkName === undefined || gen.unlinked) return;
+    const info = statSyncOrUndefined(gen.linkName);
+    const same = info !== undefined && info.dev === gen.dev && (info.ino ?? 0) === gen.ino;
+    if (same) gen.seenLinked = true;
+    else if (gen.seenLinked) gen.unlinked = true;
   }
 
   /** Beyond maxRotatedFiles rotated files waiting, the oldest are finished once read. */
@@ -589,6 +641,10 @@ export class LogTail {
       quiet: 0,
       polls: 0,
       forced: false,
+      quietSince: 0,
+      linkName: undefined,
+      unlinked: false,
+      seenLinked: false,
     };
     await file.seek(offset, Deno.SeekMode.Start);
     if (this.#gens.length === 0) this.#announce = true;
@@ -619,111 +675,12 @@ export class LogTail {
 }
 
 /**
- * Expands `*`, `?` and `[...]` in any path component (no `**`); patterns without them are
- * returned as given, even when missing. Only existing regular files (after symlinks) match a
- * glob. Results are de-duplicated, in pattern order, each pattern's matches sorted.
- */
-export async function expandLogPaths(patterns: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  for (const pattern of patterns) {
-    const found = hasGlob(pattern) ? (await globFiles(pattern)).sort() : [pattern];
-    for (const p of found) {
-      if (!seen.has(p)) {
-        seen.add(p);
-        out.push(p);
-      }
-    }
-  }
-  return out;
-}
-
-/** Converts one path component's glob to an anchored RegExp (a leading dot must match literally). */
-export function globToRegExp(component: string): RegExp {
-  let re = "";
-  for (let i = 0; i < component.length; i++) {
-    const c = component[i]!;
-    if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      let j = i + 1;
-      if (component[j] === "!" || component[j] === "^") j++;
-      if (component[j] === "]") j++;
-      while (j < component.length && component[j] !== "]") j++;
-      if (j >= component.length) {
-        re += "\\[";
-        continue;
-      }
-      let body = component.slice(i + 1, j);
-      const negate = body.startsWith("!") || body.startsWith("^");
-      if (negate) body = body.slice(1);
-      re += `[${negate ? "^" : ""}${body.replace(/[\\[\]^]/g, (m) => `\\${m}`)}]`;
-      i = j;
-    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, (m) => `\\${m}`);
-  }
-  const dotRule = component.startsWith(".") ? "" : "(?!\\.)";
-  return new RegExp(`^${dotRule}${re}$`);
-}
-
-function hasGlob(text: string): boolean {
-  return /[*?[]/.test(text);
-}
-
-async function globFiles(pattern: string): Promise<string[]> {
-  const absolute = pattern.startsWith("/");
-  const parts = pattern.split("/").filter((p) => p !== "");
-  let bases: string[] = [absolute ? "/" : ""];
-  for (const part of parts) {
-    const next: string[] = [];
-    if (!hasGlob(part)) {
-      for (const base of bases) next.push(joinPath(base, part));
-    } else {
-      const re = globToRegExp(part);
-      for (const base of bases) {
-        try {
-          for await (const entry of Deno.readDir(base === "" ? "." : base)) {
-            if (re.test(entry.name)) next.push(joinPath(base, entry.name));
-          }
-        } catch (e) {
-          if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) {
-            throw e;
-          }
-        }
-      }
-    }
-    bases = next;
-  }
-  const files: string[] = [];
-  for (const candidate of bases) {
-    const info = await statOrUndefined(candidate);
-    if (info?.isFile) files.push(candidate);
-  }
-  return files;
-}
-
-function joinPath(base: string, name: string): string {
-  if (base === "") return name;
-  return base.endsWith("/") ? `${base}${name}` : `${base}/${name}`;
-}
-
-/**
  * The every-poll stat, synchronous: an async one is a hop to a blocking thread and back (two
  * thread wake-ups per file per poll on an idle daemon) for a call that takes microseconds.
  */
 function statSyncOrUndefined(path: string): Deno.FileInfo | undefined {
   try {
     return Deno.statSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
-      return undefined;
-    }
-    throw e;
-  }
-}
-
-async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
-  try {
-    return await Deno.stat(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
       return undefined;

@@ -2,9 +2,7 @@ import { createLogger } from "../../lib/core/log.ts";
 import {
   type Batch,
   detectChange,
-  expandLogPaths,
   fingerprint,
-  globToRegExp,
   LogTail,
   type LogTailOptions,
   type SavedPosition,
@@ -29,6 +27,8 @@ function tailOptions(logs: string[], extra: Partial<LogTailOptions> = {}): LogTa
   return {
     logger: createLogger({ level: "debug", write: (l) => logs.push(l) }),
     rotationGrace: 2,
+    // The poll-count grace alone; the quiet time and the rotated name have their own tests.
+    rotationQuietSeconds: 0,
     ...extra,
   };
 }
@@ -308,6 +308,79 @@ Deno.test("LogTail.poll() reads the old file before the new one when rotation ha
         "N1",
       ]);
     } finally {
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail.poll() keeps reading a rotated .0 through 15 s of quiet: a late write after 5 s is read", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "L1\n");
+    let now = 1000;
+    const tail = new LogTail(
+      log,
+      tailOptions(logs, { rotationQuietSeconds: 15, clock: () => now }),
+    );
+    const syslogd = await Deno.open(log, { write: true, append: true });
+    try {
+      await tail.open();
+      const got = await pollTexts(tail);
+      await newsyslogRotate(log, "Feb  2 00:00:00");
+      await append(log, "N1\n");
+      // Five seconds of polls without growth: .0 still names the old inode, so it is not done.
+      for (let i = 0; i < 5; i++) {
+        now += 1;
+        got.push(...await pollTexts(tail));
+      }
+      // syslogd, not yet signalled, writes into the old inode.
+      await syslogd.write(enc.encode("LATE\n"));
+      now += 1;
+      got.push(...await pollTexts(tail));
+      assertEquals(got, ["L1", "Feb  2 00:00:00 host newsyslog[1]: logfile turned over", "LATE"]);
+      // 14 s after the late write it still waits; at 15 s it is finished and the new file read.
+      now += 14;
+      got.push(...await pollN(tail, 3));
+      assertEquals(got.includes("N1"), false);
+      now += 1;
+      got.push(...await pollN(tail, 2));
+      assertEquals(got.slice(3), ["Feb  2 00:00:00 host newsyslog[1]: logfile turned over", "N1"]);
+    } finally {
+      syslogd.close();
+      tail.close();
+    }
+  });
+});
+
+Deno.test("LogTail.poll() finishes a rotated file at once when .0 no longer names it (compressed)", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "L1\n");
+    const now = 1000; // the clock never moves: only the rotated name can finish the file
+    const tail = new LogTail(
+      log,
+      tailOptions(logs, { rotationQuietSeconds: 15, clock: () => now }),
+    );
+    const syslogd = await Deno.open(log, { write: true, append: true });
+    try {
+      await tail.open();
+      const got = await pollTexts(tail);
+      await newsyslogRotate(log, "Feb  2 00:00:00");
+      await append(log, "N1\n");
+      got.push(...await pollN(tail, 3));
+      assertEquals(got.includes("N1"), false);
+      await syslogd.write(enc.encode("L2\n"));
+      await compressDotZero(log);
+      got.push(...await pollN(tail, 2));
+      assertEquals(got, [
+        "L1",
+        "Feb  2 00:00:00 host newsyslog[1]: logfile turned over",
+        "L2",
+        "Feb  2 00:00:00 host newsyslog[1]: logfile turned over",
+        "N1",
+      ]);
+    } finally {
+      syslogd.close();
       tail.close();
     }
   });
@@ -812,43 +885,4 @@ Deno.test("LogTail.poll() flags a truncated overlong line", async () => {
 Deno.test("LogTail.poll() refuses to run before open()", async () => {
   const tail = new LogTail("/nonexistent/x.log", tailOptions([]));
   await assertRejects(() => tail.poll(), /not open/);
-});
-
-Deno.test("globToRegExp() handles *, ?, classes, negation and leading dots", () => {
-  assertOk(globToRegExp("*.log").test("mail.log"));
-  assertOk(!globToRegExp("*.log").test(".hidden.log"));
-  assertOk(globToRegExp(".*.log").test(".hidden.log"));
-  assertOk(globToRegExp("a?c").test("abc"));
-  assertOk(!globToRegExp("a?c").test("ac"));
-  assertOk(globToRegExp("log[0-9]").test("log7"));
-  assertOk(!globToRegExp("log[!0-9]").test("log7"));
-  assertOk(globToRegExp("log[!0-9]").test("logx"));
-  assertOk(globToRegExp("a+b(c).log").test("a+b(c).log"));
-  assertOk(globToRegExp("x[").test("x["));
-});
-
-Deno.test("expandLogPaths() expands globs to existing files and keeps literal paths", async () => {
-  await withDir(async (dir) => {
-    await Deno.mkdir(`${dir}/vhosts/a`, { recursive: true });
-    await Deno.mkdir(`${dir}/vhosts/b`, { recursive: true });
-    await Deno.mkdir(`${dir}/vhosts/dir.log`);
-    for (const f of ["b.log", "a.log", "c.txt", ".hidden.log", "vhosts/a/mail.log"]) {
-      await Deno.writeTextFile(`${dir}/${f}`, "");
-    }
-    assertEquals(await expandLogPaths([`${dir}/*.log`, `${dir}/missing.log`, `${dir}/a.log`]), [
-      `${dir}/a.log`,
-      `${dir}/b.log`,
-      `${dir}/missing.log`,
-    ]);
-    assertEquals(await expandLogPaths([`${dir}/vhosts/*/mail.log`, `${dir}/vhosts/*.log`]), [
-      `${dir}/vhosts/a/mail.log`,
-    ]);
-    assertEquals(await expandLogPaths([`${dir}/nodir/*.log`]), []);
-    // a file appearing later is picked up by the next expansion
-    await Deno.writeTextFile(`${dir}/vhosts/b/mail.log`, "");
-    assertEquals(await expandLogPaths([`${dir}/vhosts/*/mail.log`]), [
-      `${dir}/vhosts/a/mail.log`,
-      `${dir}/vhosts/b/mail.log`,
-    ]);
-  });
 });
