@@ -1,13 +1,14 @@
 /**
- * fail2ban/: a fail2ban setup -> banwatch: its INI dialect, filter and jail conversion, and
- * the agreement with fail2ban's own sample annotations.
+ * fail2ban/: a fail2ban setup -> banwatch: its INI dialect (ini.ts), one filter (filter.ts,
+ * reading with definition.ts, written by emit.ts), the jails (jail.ts, with values.ts and
+ * builtin.ts), the problems both report (problem.ts), and the agreement with fail2ban's own
+ * sample annotations (agreement.ts, for tests and scripts/import_agreement.ts).
  * @module
  */
-export {
-  checkSampleAgreement,
-  formatImportProblem,
-  importFail2ban,
-  importFail2banFilter,
-} from "./import.ts";
-export type { Agreement, ImportResult } from "./import.ts";
+export { checkSampleAgreement } from "./agreement.ts";
+export type { Agreement } from "./agreement.ts";
+export { importFail2banFilter } from "./filter.ts";
+export { importFail2ban } from "./jail.ts";
+export { formatImportProblem } from "./problem.ts";
+export type { ImportResult } from "./problem.ts";
 export type { IniIo } from "./ini.ts";

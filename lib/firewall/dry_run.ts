@@ -4,8 +4,11 @@
  * @module
  */
 import { createLogger } from "../core/mod.ts";
-import { IPFW_DEFAULT_PATH, ipfwCreateArgs, planIpfw } from "./ipfw.ts";
 import type { Backend, BackendOptions, FirewallChange } from "./backend.ts";
+import { reportSkipped } from "./batch.ts";
+// The one backend importing another: a dry run prints the commands the ipfw backend would run,
+// so it plans them with ipfw's own pure argv builders rather than a copy of them.
+import { IPFW_DEFAULT_PATH, ipfwCreateArgs, planIpfw } from "./ipfw.ts";
 
 /** Creates the dry-run backend (logs via options.logger, stderr by default). */
 export function createDryRunBackend(
@@ -31,14 +34,7 @@ export function createDryRunBackend(
     },
     apply(changes: readonly FirewallChange[]): Promise<void> {
       const { steps, skipped } = planIpfw(changes, batch);
-      for (const s of skipped) {
-        logger.warn("firewall-skip", {
-          backend: "dry-run",
-          table: s.change.table,
-          target: s.change.target,
-          reason: s.reason,
-        });
-      }
+      reportSkipped(logger, "dry-run", skipped);
       for (const step of steps) {
         show(step.args);
         let table = tables.get(step.table);

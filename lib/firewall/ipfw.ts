@@ -21,8 +21,15 @@
  * because ipfw rejects them (exit 65) and that would fail the whole invocation.
  * @module
  */
-import { BackendError, DEFAULT_FIREWALL_TIMEOUT, parseCidr, type RunResult } from "../core/mod.ts";
+import { BackendError, parseCidr } from "../core/mod.ts";
 import type { Backend, BackendOptions, FirewallChange } from "./backend.ts";
+import {
+  chunkArgv,
+  firewallProgram,
+  groupChanges,
+  reportSkipped,
+  type SkippedChange,
+} from "./batch.ts";
 
 /** Where ipfw lives on FreeBSD. */
 export const IPFW_DEFAULT_PATH = "/sbin/ipfw";
@@ -33,8 +40,6 @@ export const IPFW_DEFAULT_PATH = "/sbin/ipfw";
  * environment.
  */
 export const IPFW_ARGV_BYTES: number = 192 * 1024;
-
-/** Default seconds before a firewall program is killed. */
 
 const TABLE_NAME = /^[a-zA-Z0-9\-_.]{1,63}$/;
 
@@ -109,97 +114,6 @@ export function ipfwRuleArgs(table: string, options: IpfwRuleOptions): string[] 
 /** `-q delete N`: removes every rule numbered N. */
 export function ipfwRuleDeleteArgs(rule: number): string[] {
   return ["-q", "delete", String(rule)];
-}
-
-/** Changes collapsed per table: the last op for each target wins. */
-export interface GroupedChanges {
-  /** Table name. */
-  table: string;
-  /** Canonical CIDR texts to add. */
-  add: string[];
-  /** Canonical CIDR texts to delete. */
-  delete: string[];
-}
-
-/** A change that cannot be sent to the firewall, and why. */
-export interface SkippedChange {
-  /** The change as given. */
-  change: FirewallChange;
-  /** Why it was skipped. */
-  reason: string;
-}
-
-/**
- * Groups changes by table (in first-seen order) with canonical targets; the last op for a
- * target wins, so "add X, delete X" in one batch deletes X. Targets that are not CIDRs are
- * returned in `skipped`.
- * @param changes the batch
- * @param options `reject` returns a reason to skip a valid target (e.g. ipfw's v4-compatible rule)
- */
-export function groupChanges(
-  changes: readonly FirewallChange[],
-  options: { reject?: (canonical: string) => string | undefined } = {},
-): { groups: GroupedChanges[]; skipped: SkippedChange[] } {
-  const tables = new Map<string, Map<string, "add" | "delete">>();
-  const skipped: SkippedChange[] = [];
-  for (const change of changes) {
-    const cidr = parseCidr(change.target);
-    if (cidr === undefined) {
-      skipped.push({ change, reason: "not an address or CIDR" });
-      continue;
-    }
-    const why = options.reject?.(cidr.text);
-    if (why !== undefined) {
-      skipped.push({ change, reason: why });
-      continue;
-    }
-    let ops = tables.get(change.table);
-    if (ops === undefined) tables.set(change.table, ops = new Map());
-    ops.delete(cidr.text); // re-insert so iteration follows the last change
-    ops.set(cidr.text, change.op);
-  }
-  const groups: GroupedChanges[] = [];
-  for (const [table, ops] of tables) {
-    const group: GroupedChanges = { table, add: [], delete: [] };
-    for (const [target, op] of ops) group[op].push(target);
-    groups.push(group);
-  }
-  return { groups, skipped };
-}
-
-/** Splits `items` into chunks of at most `size`. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/**
- * Splits argv words into chunks of at most `size` words whose strings (`perWord` bytes each on
- * top of their UTF-8 length and NUL) fit in `budget` bytes; a word never shares a chunk it
- * would overflow, and a chunk holds at least one word.
- */
-export function chunkArgv(
-  words: readonly string[],
-  options: { budget: number; perWord: number; size?: number },
-): string[][] {
-  const size = options.size ?? Infinity;
-  const out: string[][] = [];
-  let current: string[] = [];
-  let used = 0;
-  for (const word of words) {
-    // CIDR texts are ASCII: length is the byte count.
-    const bytes = word.length + 1 + options.perWord;
-    if (current.length > 0 && (used + bytes > options.budget || current.length >= size)) {
-      out.push(current);
-      current = [];
-      used = 0;
-    }
-    current.push(word);
-    used += bytes;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
 }
 
 /** Why ipfw would refuse a canonical key: IPv4-compatible IPv6 (::a.b.c.d), else undefined. */
@@ -278,14 +192,8 @@ export function parseIpfwInfoType(stdout: string): string | undefined {
 
 /** Creates the ipfw backend. */
 export function createIpfwBackend(options: BackendOptions): Backend {
-  const path = options.ipfwPath ?? IPFW_DEFAULT_PATH;
-  const timeout = options.timeout ?? DEFAULT_FIREWALL_TIMEOUT;
-  const runner = options.runner;
+  const { path, run, fail } = firewallProgram(options.ipfwPath ?? IPFW_DEFAULT_PATH, options);
   const batch = options.ipfwBatchSize === undefined ? {} : { batchSize: options.ipfwBatchSize };
-  const run = (args: readonly string[]): Promise<RunResult> =>
-    runner.run([path, ...args], { timeout });
-  const fail = (args: readonly string[], r: RunResult): BackendError =>
-    new BackendError([path, ...args], r.code, r.stderr.trim());
 
   return {
     kind: "ipfw",
@@ -314,14 +222,7 @@ export function createIpfwBackend(options: BackendOptions): Backend {
     },
     async apply(changes: readonly FirewallChange[]): Promise<void> {
       const { steps, skipped } = planIpfw(changes, batch);
-      for (const s of skipped) {
-        options.logger?.warn("firewall-skip", {
-          backend: "ipfw",
-          table: s.change.table,
-          target: s.change.target,
-          reason: s.reason,
-        });
-      }
+      reportSkipped(options.logger, "ipfw", skipped);
       let first: BackendError | undefined;
       for (const step of steps) {
         const r = await run(step.args);

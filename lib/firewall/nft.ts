@@ -16,9 +16,9 @@
  * Elements carry no kernel timeout: banwatch expires bans itself and reconciles at start.
  * @module
  */
-import { BackendError, DEFAULT_FIREWALL_TIMEOUT, parseCidr, type RunResult } from "../core/mod.ts";
-import { groupChanges } from "./ipfw.ts";
+import { parseCidr, type RunResult } from "../core/mod.ts";
 import type { Backend, BackendOptions, FirewallChange } from "./backend.ts";
+import { firewallProgram, groupChanges, reportSkipped } from "./batch.ts";
 
 /** Where nft lives on Debian. */
 export const NFT_DEFAULT_PATH = "/usr/sbin/nft";
@@ -154,13 +154,7 @@ function isObject(v: Json | undefined): v is { [key: string]: Json } {
 
 /** Creates the nft backend. */
 export function createNftBackend(options: BackendOptions): Backend {
-  const path = options.nftPath ?? NFT_DEFAULT_PATH;
-  const timeout = options.timeout ?? DEFAULT_FIREWALL_TIMEOUT;
-  const runner = options.runner;
-  const run = (args: readonly string[], stdin?: string): Promise<RunResult> =>
-    runner.run([path, ...args], stdin === undefined ? { timeout } : { stdin, timeout });
-  const fail = (args: readonly string[], r: RunResult): BackendError =>
-    new BackendError([path, ...args], r.code, r.stderr.trim());
+  const { run, fail } = firewallProgram(options.nftPath ?? NFT_DEFAULT_PATH, options);
   const script = async (text: string): Promise<RunResult> => await run(["-f", "-"], text);
   const listTable = async (): Promise<Map<string, string[]>> => {
     const args = ["-j", "list", "table", "inet", NFT_TABLE];
@@ -186,14 +180,7 @@ export function createNftBackend(options: BackendOptions): Backend {
     },
     async apply(changes: readonly FirewallChange[]): Promise<void> {
       const { skipped } = groupChanges(changes);
-      for (const s of skipped) {
-        options.logger?.warn("firewall-skip", {
-          backend: "nft",
-          table: s.change.table,
-          target: s.change.target,
-          reason: s.reason,
-        });
-      }
+      reportSkipped(options.logger, "nft", skipped);
       const text = nftApplyScript(changes);
       if (text === "") return;
       const first = await script(text);

@@ -13,9 +13,9 @@
  * not exist.") counts as done.
  * @module
  */
-import { BackendError, DEFAULT_FIREWALL_TIMEOUT, parseCidr, type RunResult } from "../core/mod.ts";
-import { chunk, groupChanges } from "./ipfw.ts";
+import { type BackendError, parseCidr, type RunResult } from "../core/mod.ts";
 import type { Backend, BackendOptions, FirewallChange } from "./backend.ts";
+import { chunk, firewallProgram, groupChanges, reportSkipped } from "./batch.ts";
 
 /**
  * Entries per pfctl invocation: at most ~184 KB of argv even when all are IPv6, under FreeBSD's
@@ -69,13 +69,7 @@ export function parsePfShow(stdout: string): string[] {
 
 /** Creates the pf backend. */
 export function createPfBackend(options: BackendOptions): Backend {
-  const path = options.pfctlPath ?? PFCTL_DEFAULT_PATH;
-  const timeout = options.timeout ?? DEFAULT_FIREWALL_TIMEOUT;
-  const runner = options.runner;
-  const run = (args: readonly string[]): Promise<RunResult> =>
-    runner.run([path, ...args], { timeout });
-  const fail = (args: readonly string[], r: RunResult): BackendError =>
-    new BackendError([path, ...args], r.code, r.stderr.trim());
+  const { run, fail } = firewallProgram(options.pfctlPath ?? PFCTL_DEFAULT_PATH, options);
   const missingTable = (r: RunResult): boolean => /Table does not exist/i.test(r.stderr);
 
   return {
@@ -86,14 +80,7 @@ export function createPfBackend(options: BackendOptions): Backend {
     },
     async apply(changes: readonly FirewallChange[]): Promise<void> {
       const { groups, skipped } = groupChanges(changes);
-      for (const s of skipped) {
-        options.logger?.warn("firewall-skip", {
-          backend: "pf",
-          table: s.change.table,
-          target: s.change.target,
-          reason: s.reason,
-        });
-      }
+      reportSkipped(options.logger, "pf", skipped);
       let first: BackendError | undefined;
       for (const group of groups) {
         for (const part of chunk(group.delete, PF_BATCH_SIZE)) {

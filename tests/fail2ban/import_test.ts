@@ -9,17 +9,13 @@ import {
 import { ConfigError } from "../../lib/core/errors.ts";
 import { findBuiltinFilter } from "../../lib/filter/builtin.ts";
 import { compileFilter, type FilterSpec, matchLine } from "../../lib/filter/filter.ts";
-import {
-  checkSampleAgreement,
-  equivalentBuiltin,
-  fail2banSeconds,
-  formatImportProblem,
-  importFail2ban,
-  importFail2banFilter,
-  parseFail2banSamples,
-  readFail2banFilter,
-  tomlString,
-} from "../../lib/fail2ban/import.ts";
+import { checkSampleAgreement, parseFail2banSamples } from "../../lib/fail2ban/agreement.ts";
+import { equivalentBuiltin } from "../../lib/fail2ban/builtin.ts";
+import { tomlString } from "../../lib/fail2ban/emit.ts";
+import { importFail2banFilter, readFail2banFilter } from "../../lib/fail2ban/filter.ts";
+import { importFail2ban } from "../../lib/fail2ban/jail.ts";
+import { formatImportProblem } from "../../lib/fail2ban/problem.ts";
+import { fail2banSeconds } from "../../lib/fail2ban/values.ts";
 import type { IniIo } from "../../lib/fail2ban/ini.ts";
 import { denoIniIo } from "../../lib/cli/commands/import.ts";
 import { parse as parseToml } from "smol-toml";

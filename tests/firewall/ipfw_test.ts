@@ -2,11 +2,9 @@ import { assertEquals, assertMatch, assertOk, assertRejects, assertThrows } from
 import { createRunner } from "../../lib/core/exec.ts";
 import { BackendError } from "../../lib/core/errors.ts";
 import { createLogger } from "../../lib/core/log.ts";
+import { chunk, chunkArgv, groupChanges } from "../../lib/firewall/batch.ts";
 import {
-  chunk,
-  chunkArgv,
   createIpfwBackend,
-  groupChanges,
   IPFW_ARGV_BYTES,
   ipfwAddArgs,
   ipfwCreateArgs,
