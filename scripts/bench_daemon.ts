@@ -25,9 +25,13 @@
 import { parseArgs } from "node:util";
 import { sendRequest, type StatusReport } from "../lib/control/mod.ts";
 import { installFakeIpfw } from "../tests/_fake_ipfw.ts";
+import { type DaemonChild, type JailSpec, startDaemon, writeJailsToml } from "./daemon_harness.ts";
+import { BUNDLE_FLAGS } from "./flags.ts";
 import {
   banwatchArgs,
   BENCH_OUT,
+  benchBundle,
+  benchRunFlags,
   BINARY_ENV,
   clockTicks,
   coveredSeconds,
@@ -78,86 +82,18 @@ function nowS(): number {
 
 // ---------------------------------------------------------------- the daemon as a child
 
-/** A running `banwatch run` child whose stderr is followed line by line. */
-interface Daemon {
-  child: Deno.ChildProcess;
-  pid: number;
-  /** Lines of stderr so far (the last 2000 kept; `count` counts them all). */
-  lines: string[];
-  /** How many stderr lines matched each watched event name so far. */
-  events: Map<string, number>;
-  /** Resolves once a stderr line matches `re` (false after `timeoutS`). */
-  waitFor(re: RegExp, timeoutS: number): Promise<boolean>;
-  stop(): Promise<number>;
-}
+/** Ban events, counted from the first line on (the daemon keeps only the last 2000 lines). */
+const BAN_EVENT = /event=ban(?:\s|$)/;
 
-function spawnDaemon(config: string, extra: readonly string[] = []): Daemon {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: banwatchArgs(["run", "-c", config, ...extra]),
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
+/** Starts `run -c config` from the bundle, as the compiled binary runs it. */
+function spawnDaemon(config: string, extra: readonly string[] = []): DaemonChild {
+  return startDaemon(config, extra, {
+    script: benchBundle(),
+    denoFlags: [...BUNDLE_FLAGS, ...benchRunFlags()],
     env: ENV,
-  }).spawn();
-  const lines: string[] = [];
-  const events = new Map<string, number>();
-  const waiters: { re: RegExp; resolve: (ok: boolean) => void }[] = [];
-  const reading = (async () => {
-    const dec = new TextDecoder();
-    let rest = "";
-    for await (const chunk of child.stderr) {
-      rest += dec.decode(chunk, { stream: true });
-      const parts = rest.split("\n");
-      rest = parts.pop()!;
-      for (const line of parts) {
-        const ev = /event=(\S+)/.exec(line)?.[1];
-        if (ev) events.set(ev, (events.get(ev) ?? 0) + 1);
-        lines.push(line);
-        if (lines.length > 2000) lines.splice(0, 1000);
-        for (let i = waiters.length - 1; i >= 0; i--) {
-          if (waiters[i]!.re.test(line)) waiters.splice(i, 1)[0]!.resolve(true);
-        }
-      }
-    }
-    for (const w of waiters.splice(0)) w.resolve(false);
-  })();
-  let exit: Promise<number> | undefined;
-  return {
-    child,
-    pid: child.pid,
-    lines,
-    events,
-    waitFor(re, timeoutS) {
-      if (lines.some((l) => re.test(l))) return Promise.resolve(true);
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          const i = waiters.findIndex((w) => w.re === re);
-          if (i >= 0) waiters.splice(i, 1);
-          resolve(false);
-        }, timeoutS * 1000);
-        waiters.push({
-          re,
-          resolve: (ok) => {
-            clearTimeout(timer);
-            resolve(ok);
-          },
-        });
-      });
-    },
-    async stop() {
-      if (!exit) {
-        try {
-          child.kill("SIGTERM");
-        } catch {
-          // already gone
-        }
-        exit = child.status.then((s) => (s.signal ? 128 : s.code));
-      }
-      const code = await exit;
-      await reading;
-      return code;
-    },
-  };
+    keepLines: 2000,
+    counted: [BAN_EVENT],
+  });
 }
 
 async function status(socket: string): Promise<StatusReport | undefined> {
@@ -249,46 +185,21 @@ async function tableSize(statePath: string, table: string): Promise<number> {
   }
 }
 
-interface JailSpec {
-  name: string;
-  filter: string;
-  log: string;
-  table: string;
-  maxretry: number;
-  findtime?: string;
-  bantime?: string;
-  backend?: string;
-}
-
 async function writeConfig(
   dir: string,
   options: { ipfw: string; jails: readonly JailSpec[]; global?: string },
 ): Promise<{ path: string; socket: string }> {
   const socket = `${dir}/bw.sock`;
-  const text = [
-    "[global]",
-    `state_dir = "${dir}/state"`,
-    `socket = "${socket}"`,
-    `ipfw_path = "${options.ipfw}"`,
-    "poll_interval = 1",
-    options.global ?? "",
-    "",
-    ...options.jails.flatMap((j) => [
-      `[jail.${j.name}]`,
-      "enabled = true",
-      `logpath = "${j.log}"`,
-      `filter = "${j.filter}"`,
-      `maxretry = ${j.maxretry}`,
-      `findtime = "${j.findtime ?? "1h"}"`,
-      `bantime = "${j.bantime ?? "1d"}"`,
-      `backend = "${j.backend ?? "ipfw"}"`,
-      `table = "${j.table}"`,
-      "",
-    ]),
-  ].join("\n");
-  const path = `${dir}/jails.toml`;
   await Deno.mkdir(`${dir}/state`, { recursive: true });
-  await Deno.writeTextFile(path, text);
+  const path = await writeJailsToml(dir, {
+    global: {
+      socket,
+      ipfw: options.ipfw,
+      pollInterval: 1,
+      ...(options.global === undefined ? {} : { extra: options.global }),
+    },
+    jails: options.jails,
+  });
   return { path, socket };
 }
 
@@ -316,11 +227,11 @@ function fmtMs(s: number): string {
   return `${(s * 1000).toFixed(0)} ms`;
 }
 
-async function stopOrWarn(d: Daemon, what: string): Promise<void> {
+async function stopOrWarn(d: DaemonChild, what: string): Promise<void> {
   const code = await d.stop();
   if (code !== 0) {
     out(`   WARNING: the ${what} daemon exited ${code}; last stderr lines:`);
-    for (const l of d.lines.slice(-15)) out(`     ${l}`);
+    for (const l of d.lines().slice(-15)) out(`     ${l}`);
   }
 }
 
@@ -338,9 +249,7 @@ async function benchLatency(bans: number, seed: number): Promise<void> {
   });
   const d = spawnDaemon(cfg.path, ["--no-socket"]);
   try {
-    if (!(await d.waitFor(/event=started/, 30))) {
-      throw new Error(`daemon did not start:\n${d.lines.join("\n")}`);
-    }
+    await d.waitFor(/event=started/, 30);
     await sleep(1500);
     const rand = mulberry32(seed);
     const appended = new Map<string, number>();
@@ -544,7 +453,7 @@ async function benchRestore(count: number): Promise<void> {
     });
     out(
       `   first start: ${ok ? "" : "NOT "}all ${thousands(count)} banned after ` +
-        `${fmtS((performance.now() - t0) / 1000)} (${first.events.get("ban") ?? 0} ban events)`,
+        `${fmtS((performance.now() - t0) / 1000)} (${first.count(BAN_EVENT)} ban events)`,
     );
   } finally {
     await stopOrWarn(first, "first restore");
@@ -570,7 +479,7 @@ async function benchRestore(count: number): Promise<void> {
     const wall = (performance.now() - t0) / 1000;
     const calls = await readCalls(ipfw.times);
     const inDouble = calls.reduce((s, c) => s + (c.end - c.start), 0);
-    const restoredLine = second.lines.find((l) => l.includes("event=bans_restored")) ??
+    const restoredLine = second.lines().find((l) => l.includes("event=bans_restored")) ??
       "(no bans_restored event)";
     out(
       `   restart: table holds ${await tableSize(ipfw.state, table)} entries ${
@@ -580,7 +489,7 @@ async function benchRestore(count: number): Promise<void> {
     );
     out(`   ${restoredLine}`);
     // A SIGTERM before the daemon logged "started" kills it (no handler yet): wait for it.
-    await second.waitFor(/event=started/, 60);
+    await second.waitFor(/event=started/, 60).catch(() => "");
     record({
       id: "c",
       name: `restore ${thousands(count)} bans at start`,
@@ -635,9 +544,7 @@ async function benchIdle(seconds: number, seed: number): Promise<void> {
   });
   const d = spawnDaemon(cfg.path);
   try {
-    if (!(await d.waitFor(/event=started/, 30))) {
-      throw new Error(`daemon did not start:\n${d.lines.join("\n")}`);
-    }
+    await d.waitFor(/event=started/, 30);
     const sizes = new Map<string, number>();
     for (const p of [maillog, auth, messages]) sizes.set(p, (await Deno.stat(p)).size);
     await waitConsumed(cfg.socket, sizes, 60, 100);

@@ -1,12 +1,12 @@
 /**
  * Shared helpers of the crash, rotation and fault stress scenarios: the result shape, a seeded
- * random source, the real daemon as a child process, syslog line builders, and read-only peeks
- * into the state database.
+ * random source, syslog line builders, and read-only peeks into the state database. The daemon
+ * child, its config and the waiting are scripts/daemon_harness.ts's.
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { RUN_FLAGS } from "../flags.ts";
-import { mulberry32, syslogHeader as header } from "../gen_maillog.ts";
+import { mulberry32 } from "../gen_maillog.ts";
+import { syslogHeader } from "../daemon_harness.ts";
 
 /** One figure of `deno task stress`. */
 export interface StressResult {
@@ -29,9 +29,6 @@ export interface ScenarioOptions {
   /** Progress messages (default: none). */
   progress?: (message: string) => void;
 }
-
-/** The repository root (ends with "/"). */
-export const ROOT: string = new URL("../../", import.meta.url).pathname;
 
 /** A seeded pseudo-random source (mulberry32). */
 export interface Rng {
@@ -58,26 +55,6 @@ export function shuffle<T>(items: T[], rng: Rng): T[] {
   return items;
 }
 
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `probe` every 50 ms until it is true; rejects after `timeout` seconds. */
-export async function waitUntil(
-  probe: () => boolean | Promise<boolean>,
-  what: string,
-  timeout: number,
-): Promise<void> {
-  const end = Date.now() + timeout * 1000;
-  while (Date.now() < end) {
-    if (await probe()) return;
-    await sleep(50);
-  }
-  if (await probe()) return;
-  throw new Error(`timed out after ${timeout}s waiting for ${what}`);
-}
-
 /** The address with index `i` in 198.18.0.0/15 (i < 131071). */
 export function benchAddress(i: number): string {
   const n = i + 1;
@@ -88,11 +65,6 @@ export function benchAddress(i: number): string {
 export function sharedAddress(i: number): string {
   const n = i + 1;
   return `100.${64 + (n >>> 16)}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-/** An RFC 3164 syslog header for `seconds` (UTC), e.g. `Nov  3 20:04:17 mx`. */
-export function syslogHeader(seconds: number, host = "mx"): string {
-  return header(seconds, host);
 }
 
 /** A postfix SASL failure of `addr`; `tag` makes the line unique (it ends up as sasl_username). */
@@ -110,166 +82,6 @@ export function noiseLine(addr: string, tag: string, seconds: number): string {
 /** newsyslog's first line of a fresh log. */
 export function turnedOverLine(seconds: number): string {
   return `${syslogHeader(seconds)} mx newsyslog[911]: logfile turned over\n`;
-}
-
-/** A running `main.ts run` child and everything it logged. */
-export interface DaemonRun {
-  /** The child process. */
-  readonly child: Deno.ChildProcess;
-  /** The stderr lines so far (one event each). */
-  lines(): readonly string[];
-  /** How many lines match `re`. */
-  count(re: RegExp): number;
-  /** Resolves with the first line at index >= `from` matching `re`; rejects after `timeout` s. */
-  waitFor(re: RegExp, timeout: number, from?: number): Promise<string>;
-  /** True once the child has exited. */
-  exited(): boolean;
-  /** Exit code (128 + n for a signal) once exited. */
-  code(): number | undefined;
-  /** SIGKILL, then waits for exit and the end of stderr. */
-  kill9(): Promise<void>;
-  /** SIGTERM (if still running), then waits; returns the exit code (128 + n for a signal). */
-  stop(timeout?: number): Promise<number>;
-}
-
-/** Arguments added to every `main.ts run` of these scenarios (none: the socket is served too). */
-export const DAEMON_ARGS: readonly string[] = [];
-
-/** Starts `deno run <RUN_FLAGS> main.ts run -c config` with TZ=UTC. */
-export function spawnDaemon(config: string, extraArgs: readonly string[] = []): DaemonRun {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      ...RUN_FLAGS,
-      `${ROOT}main.ts`,
-      "run",
-      "-c",
-      config,
-      ...DAEMON_ARGS,
-      ...extraArgs,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { TZ: "UTC", NO_COLOR: "1" },
-  }).spawn();
-  const lines: string[] = [];
-  let partial = "";
-  const reading = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of child.stderr) {
-      const text = partial + dec.decode(chunk, { stream: true });
-      const parts = text.split("\n");
-      partial = parts.pop() ?? "";
-      for (const p of parts) lines.push(p);
-    }
-    if (partial !== "") lines.push(partial);
-  })();
-  let exitCode: number | undefined;
-  const status = child.status.then((s) => {
-    exitCode = s.signal ? 128 + (SIGNALS[s.signal] ?? 0) : s.code;
-    return exitCode;
-  });
-  const done = async (): Promise<number> => {
-    const code = await status;
-    await reading;
-    return code;
-  };
-  const signal = (sig: Deno.Signal): void => {
-    if (exitCode !== undefined) return;
-    try {
-      child.kill(sig);
-    } catch {
-      // already gone
-    }
-  };
-  return {
-    child,
-    lines: () => lines,
-    count: (re) => lines.reduce((n, l) => n + (re.test(l) ? 1 : 0), 0),
-    async waitFor(re, timeout, from = 0) {
-      const end = Date.now() + timeout * 1000;
-      let i = from;
-      for (;;) {
-        for (; i < lines.length; i++) if (re.test(lines[i]!)) return lines[i]!;
-        if (exitCode !== undefined) {
-          await reading;
-          for (; i < lines.length; i++) if (re.test(lines[i]!)) return lines[i]!;
-          throw new Error(`daemon exited (${exitCode}) before logging ${re}:\n${tail(lines)}`);
-        }
-        if (Date.now() > end) throw new Error(`timed out waiting for ${re}:\n${tail(lines)}`);
-        await sleep(20);
-      }
-    },
-    exited: () => exitCode !== undefined,
-    code: () => exitCode,
-    async kill9() {
-      signal("SIGKILL");
-      await done();
-    },
-    async stop(timeout = 20) {
-      signal("SIGTERM");
-      const timer = setTimeout(() => signal("SIGKILL"), timeout * 1000);
-      try {
-        return await done();
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
-}
-
-const SIGNALS: Partial<Record<Deno.Signal, number>> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 };
-
-function tail(lines: readonly string[]): string {
-  return lines.slice(-15).join("\n");
-}
-
-/** What a jails.toml for one postfix-sasl jail needs. */
-export interface JailFileOptions {
-  /** The log the jail reads. */
-  log: string;
-  /** state_dir. */
-  stateDir: string;
-  /** ipfw_path. */
-  ipfw: string;
-  /** backend (default "ipfw"). */
-  backend?: "ipfw" | "dry-run";
-  /** maxretry. */
-  maxretry: number;
-  /** poll_interval as a duration string (default "200ms"). */
-  pollInterval?: string;
-  /** Extra [global] lines. */
-  globalExtra?: string;
-  /** table (default "bw-mail"). */
-  table?: string;
-}
-
-/** Writes `dir/jails.toml` for a single jail "mail" (findtime and bantime 1d); returns its path. */
-export async function writeJailFile(dir: string, options: JailFileOptions): Promise<string> {
-  const path = `${dir}/jails.toml`;
-  await Deno.writeTextFile(
-    path,
-    `[global]
-state_dir = "${options.stateDir}"
-socket = "${dir}/banwatch.sock"
-ipfw_path = "${options.ipfw}"
-poll_interval = "${options.pollInterval ?? "200ms"}"
-${options.globalExtra ?? ""}
-
-[jail.mail]
-enabled = true
-logpath = "${options.log}"
-filter = "postfix-sasl"
-maxretry = ${options.maxretry}
-findtime = "1d"
-bantime = "1d"
-backend = "${options.backend ?? "ipfw"}"
-table = "${options.table ?? "bw-mail"}"
-`,
-  );
-  return path;
 }
 
 /** A ban row of the state database. */

@@ -6,19 +6,22 @@
  * @module
  */
 import {
-  globalSection,
   mb,
   runStandalone,
-  saslFailure,
   stackTraceLines,
-  startBanwatch,
   statusJails,
+  STRESS_DAEMON,
   type StressOptions,
   type StressResult,
+} from "./_common_b.ts";
+import {
+  globalSection,
+  saslFailure,
+  startDaemon,
   syslogHeader,
   until,
   withTempDir,
-} from "./_common_b.ts";
+} from "../daemon_harness.ts";
 
 /** The RSS bound of the issue (MB). */
 export const BOTNET_RSS_LIMIT_MB = 300;
@@ -71,7 +74,7 @@ export function run(options: StressOptions): Promise<StressResult[]> {
     const socket = `${dir}/banwatch.sock`;
     await Deno.writeTextFile(
       config,
-      `${globalSection(dir, options.quick ? `max_tracked = ${maxTracked}` : "")}
+      `${globalSection(dir, { extra: options.quick ? `max_tracked = ${maxTracked}` : "" })}
 [jail.mail]
 enabled = true
 logpath = "${log}"
@@ -83,7 +86,7 @@ table = "bw-mail"
 `,
     );
     const started = performance.now();
-    const daemon = startBanwatch(config, ["--dry-run"]);
+    const daemon = startDaemon(config, ["--dry-run"], STRESS_DAEMON);
     const problems: string[] = [];
     let evictions = -1;
     let failing = -1;

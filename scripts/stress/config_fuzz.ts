@@ -13,18 +13,22 @@ import { ConfigError } from "../../lib/core/mod.ts";
 import { mulberry32 } from "../gen_maillog.ts";
 import {
   control,
+  runStandalone,
+  stackTraceLines,
+  statusJails,
+  STRESS_DAEMON,
+  type StressOptions,
+  type StressResult,
+} from "./_common_b.ts";
+import {
+  type DaemonChild,
   globalSection,
   ROOT,
   runBanwatch,
-  runStandalone,
   saslFailure,
-  stackTraceLines,
-  startBanwatch,
-  statusJails,
-  type StressOptions,
-  type StressResult,
+  startDaemon,
   withTempDir,
-} from "./_common_b.ts";
+} from "../daemon_harness.ts";
 
 /** A seed configuration: its name and bytes. */
 export interface SeedConfig {
@@ -503,7 +507,7 @@ table = "bw-mail"
 `;
   await Deno.writeTextFile(config, good);
   const readFile = filterFileReader();
-  const daemon = startBanwatch(config, ["--dry-run"]);
+  const daemon = startDaemon(config, ["--dry-run"], STRESS_DAEMON);
   const problems: string[] = [];
   let refused = 0;
   let tried = 0;
@@ -557,7 +561,7 @@ table = "bw-mail"
 }
 
 async function waitUntilCount(
-  daemon: ReturnType<typeof startBanwatch>,
+  daemon: DaemonChild,
   re: RegExp,
   n: number,
   timeout: number,

@@ -15,7 +15,6 @@ import { installFakeIpfw, readFakeIpfwTables } from "../../tests/_fake_ipfw.ts";
 import {
   benchAddress,
   createRng,
-  type DaemonRun,
   errorText,
   failureLine,
   noiseLine,
@@ -24,13 +23,16 @@ import {
   type ScenarioOptions,
   seedOf,
   shuffle,
-  sleep,
-  spawnDaemon,
   type StressResult,
   turnedOverLine,
-  waitUntil,
-  writeJailFile,
 } from "./_common_a.ts";
+import {
+  type DaemonChild,
+  sleep,
+  startDaemon,
+  waitUntil,
+  writeJailsToml,
+} from "../daemon_harness.ts";
 
 /** Sizes of one crash run. */
 export interface CrashParams {
@@ -160,7 +162,7 @@ export async function crashRun(p: CrashParams, options: ScenarioOptions): Promis
   const dir = await Deno.makeTempDir({ prefix: "bw-stress-crash-" });
   const log = `${dir}/maillog`;
   const stateDir = `${dir}/state`;
-  let daemon: DaemonRun | undefined;
+  let daemon: DaemonChild | undefined;
   const allLines: string[] = [];
   let kills = 0;
   let rotations = 0;
@@ -169,12 +171,9 @@ export async function crashRun(p: CrashParams, options: ScenarioOptions): Promis
   try {
     const fake = await installFakeIpfw(dir);
     await Deno.writeTextFile(log, "");
-    const config = await writeJailFile(dir, {
-      log,
-      stateDir,
-      ipfw: fake.path,
-      maxretry: p.maxretry,
-      pollInterval: "200ms",
+    const config = await writeJailsToml(dir, {
+      global: { stateDir, ipfw: fake.path, pollInterval: "200ms" },
+      jails: [{ log, maxretry: p.maxretry, findtime: "1d", bantime: "1d" }],
     });
 
     let writing = true;
@@ -187,7 +186,12 @@ export async function crashRun(p: CrashParams, options: ScenarioOptions): Promis
         () => aborted || readDb(stateDir)?.positions.some((x) => x.path === log) === true,
         "the first daemon to save its log position",
         30,
-      );
+      ).catch((e) => {
+        // Stop the killer too: it loops while `writing` (set false only further down).
+        aborted = true;
+        writing = false;
+        throw e;
+      });
       let fd = await Deno.open(log, { append: true, write: true });
       let oldFd: Deno.FsFile | undefined;
       let next = 0;
@@ -258,7 +262,7 @@ export async function crashRun(p: CrashParams, options: ScenarioOptions): Promis
     };
 
     const killer = async (): Promise<void> => {
-      daemon = spawnDaemon(config);
+      daemon = startDaemon(config);
       while ((kills < p.kills || writing) && !aborted) {
         const delay = p.killDelay[0] + rng.next() * (p.killDelay[1] - p.killDelay[0]);
         await sleep(delay * 1000);
@@ -268,11 +272,11 @@ export async function crashRun(p: CrashParams, options: ScenarioOptions): Promis
           throw new Error(`daemon exited on its own:\n${daemon.lines().slice(-10).join("\n")}`);
         }
         if (kills >= p.kills && !writing) break;
-        await daemon.kill9();
+        await daemon.stop("SIGKILL");
         kills++;
         allLines.push(...daemon.lines());
         if (kills % 10 === 0) say(`crash: ${kills} kills`);
-        daemon = spawnDaemon(config);
+        daemon = startDaemon(config);
       }
     };
 
@@ -287,7 +291,7 @@ export async function crashRun(p: CrashParams, options: ScenarioOptions): Promis
       if (o.status === "rejected") throw o.reason;
     }
     // The last daemon runs undisturbed until it has caught up.
-    const d = daemon as DaemonRun | undefined;
+    const d = daemon as DaemonChild | undefined;
     if (!d) throw new Error("no daemon");
     // The state on disk may already look caught up (the previous run got there before its
     // kill); a SIGTERM before this run has even installed its handlers would then kill it.
@@ -405,8 +409,8 @@ export async function crashRun(p: CrashParams, options: ScenarioOptions): Promis
       detail: [...problems, errorText(e)].join("; "),
     };
   } finally {
-    const d = daemon as DaemonRun | undefined;
-    if (d) await d.kill9();
+    const d = daemon as DaemonChild | undefined;
+    if (d) await d.stop("SIGKILL");
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }

@@ -14,19 +14,21 @@
  */
 import { type FakeIpfw, installFakeIpfw, readFakeIpfwTables } from "../../tests/_fake_ipfw.ts";
 import {
-  type DaemonRun,
   type DbSnapshot,
   errorText,
   failureLine,
   readDb,
   runProgram,
   type ScenarioOptions,
-  sleep,
-  spawnDaemon,
   type StressResult,
-  waitUntil,
-  writeJailFile,
 } from "./_common_a.ts";
+import {
+  type DaemonChild,
+  sleep,
+  startDaemon,
+  waitUntil,
+  writeJailsToml,
+} from "../daemon_harness.ts";
 
 /** How the firewall program misbehaves. */
 export type FirewallFault = "always" | "hang" | "missing" | "every3";
@@ -91,7 +93,7 @@ export async function firewallFault(
   const fwDir = `${dir}/${fault === "missing" ? "missing" : "fw"}`;
   const log = `${dir}/maillog`;
   const stateDir = `${dir}/state`;
-  let daemon: DaemonRun | undefined;
+  let daemon: DaemonChild | undefined;
   const lines: string[] = [];
   const n = options.quick ? 9 : 30;
   const steps: string[] = [];
@@ -102,14 +104,11 @@ export async function firewallFault(
       fake = await installFakeIpfw(fwDir, { env: { FAKE_IPFW_FAIL: fault } });
     }
     await Deno.writeTextFile(log, "");
-    const config = await writeJailFile(dir, {
-      log,
-      stateDir,
-      ipfw: `${fwDir}/ipfw`,
-      maxretry: 2,
-      globalExtra: `firewall_timeout = "1s"`,
+    const config = await writeJailsToml(dir, {
+      global: { stateDir, ipfw: `${fwDir}/ipfw`, extra: `firewall_timeout = "1s"` },
+      jails: [{ log, maxretry: 2, findtime: "1d", bantime: "1d" }],
     });
-    daemon = spawnDaemon(config);
+    daemon = startDaemon(config);
     await daemon.waitFor(/event=started/, 30);
     const victims = Array.from({ length: n }, (_, i) => addr(1, i));
     for (let wave = 0; wave < 3; wave++) {
@@ -129,9 +128,9 @@ export async function firewallFault(
       steps.push(`${n} bans pending during the outage`);
       // A restart during the outage: the pending bans come back from the database.
       if (fault === "hang") await d1.stop();
-      else await d1.kill9();
+      else await d1.stop("SIGKILL");
       lines.push(...d1.lines());
-      daemon = spawnDaemon(config);
+      daemon = startDaemon(config);
       await daemon.waitFor(/event=started/, 30);
       steps.push(`restarted (${fault === "hang" ? "SIGTERM" : "SIGKILL"}) during the outage`);
       await sleep(1500);
@@ -190,7 +189,7 @@ export async function firewallFault(
       detail: `${[...steps, errorText(e)].join("; ")}\n${lines.slice(-8).join("\n")}`,
     };
   } finally {
-    if (daemon) await daemon.stop(5);
+    if (daemon) await daemon.stop("SIGTERM", 5);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
@@ -280,7 +279,7 @@ export async function diskFault(
   const log = `${dir}/maillog`;
   const stateDir = `${dir}/state`;
   const breaker = kind === "full" ? tmpfsBreaker() : chattrBreaker();
-  let daemon: DaemonRun | undefined;
+  let daemon: DaemonChild | undefined;
   const lines: string[] = [];
   const steps: string[] = [];
   try {
@@ -289,8 +288,11 @@ export async function diskFault(
     await Deno.mkdir(`${dir}/fw`);
     const fake = await installFakeIpfw(`${dir}/fw`);
     await Deno.writeTextFile(log, "");
-    const config = await writeJailFile(dir, { log, stateDir, ipfw: fake.path, maxretry: 2 });
-    daemon = spawnDaemon(config);
+    const config = await writeJailsToml(dir, {
+      global: { stateDir, ipfw: fake.path },
+      jails: [{ log, maxretry: 2, findtime: "1d", bantime: "1d" }],
+    });
+    daemon = startDaemon(config);
     await daemon.waitFor(/event=started/, 30);
     const before = [addr(1, 0)];
     await attack(log, before);
@@ -346,7 +348,7 @@ export async function diskFault(
     const code1 = await d.stop();
     lines.push(...d.lines());
     // A restart must know every ban and count no line again.
-    daemon = spawnDaemon(config);
+    daemon = startDaemon(config);
     const d2 = daemon;
     await d2.waitFor(/event=started/, 30);
     await sleep(1500);
@@ -377,7 +379,7 @@ export async function diskFault(
       detail: `${[...steps, errorText(e)].join("; ")}\n${lines.slice(-8).join("\n")}`,
     };
   } finally {
-    if (daemon) await daemon.stop(5);
+    if (daemon) await daemon.stop("SIGTERM", 5);
     await breaker.teardown(stateDir);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -389,14 +391,17 @@ export async function corruptDatabase(_options: ScenarioOptions): Promise<Stress
   const dir = await Deno.makeTempDir({ prefix: "bw-stress-corrupt-" });
   const log = `${dir}/maillog`;
   const stateDir = `${dir}/state`;
-  let daemon: DaemonRun | undefined;
+  let daemon: DaemonChild | undefined;
   const lines: string[] = [];
   try {
     await Deno.mkdir(`${dir}/fw`);
     const fake = await installFakeIpfw(`${dir}/fw`);
     await Deno.writeTextFile(log, "");
-    const config = await writeJailFile(dir, { log, stateDir, ipfw: fake.path, maxretry: 2 });
-    daemon = spawnDaemon(config);
+    const config = await writeJailsToml(dir, {
+      global: { stateDir, ipfw: fake.path },
+      jails: [{ log, maxretry: 2, findtime: "1d", bantime: "1d" }],
+    });
+    daemon = startDaemon(config);
     await daemon.waitFor(/event=started/, 30);
     const old = [addr(1, 0), addr(1, 1)];
     await attack(log, old);
@@ -415,7 +420,7 @@ export async function corruptDatabase(_options: ScenarioOptions): Promise<Stress
     await Deno.writeFile(`${stateDir}/state.db`, garbage);
     const tableBefore = await tableKeys(fake);
 
-    daemon = spawnDaemon(config);
+    daemon = startDaemon(config);
     const d = daemon;
     await d.waitFor(/event=started/, 30);
     const corrupt = d.lines().some((l) => /event=state_db_corrupt /.test(l));
@@ -455,7 +460,7 @@ export async function corruptDatabase(_options: ScenarioOptions): Promise<Stress
       detail: `${errorText(e)}\n${lines.slice(-8).join("\n")}`,
     };
   } finally {
-    if (daemon) await daemon.stop(5);
+    if (daemon) await daemon.stop("SIGTERM", 5);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }

@@ -20,15 +20,13 @@ import { createLineSplitter, DEFAULT_MAX_LINE_BYTES } from "../../lib/source/mod
 import {
   HOSTILE_DIR,
   mb,
-  ROOT,
-  runBanwatch,
   runStandalone,
   stackTraceLines,
   type StressOptions,
   type StressResult,
   VICTIM,
-  withTempDir,
 } from "./_common_b.ts";
+import { ROOT, runBanwatch, withTempDir } from "../daemon_harness.ts";
 
 /** The address of the genuine control failures (tests/testdata/hostile/controls.log). */
 export const CONTROL_ADDRESS = "203.0.113.9";
@@ -277,6 +275,7 @@ export async function run(options: StressOptions): Promise<StressResult[]> {
       targets.map((t) =>
         runBanwatch(["test", log, t[0]!, ...t.slice(1), "--json", "--now", String(NOW)], {
           timeout: 120,
+          sampleRssMs: 25,
         })
       ),
     );
@@ -308,6 +307,7 @@ export async function run(options: StressOptions): Promise<StressResult[]> {
     await Deno.writeTextFile(config, corpusConfig(dir, log));
     const replay = await runBanwatch(["run", "-c", config, "--replay", "--dry-run"], {
       timeout: 180,
+      sampleRssMs: 25,
     });
     const bans = bansIn(replay.stderr);
     const victimBans = bans.filter((b) => b.addr === VICTIM);

@@ -7,21 +7,24 @@
  * @module
  */
 import {
-  globalSection,
   mb,
   percentile,
   runStandalone,
-  saslFailure,
   sleep,
   stackTraceLines,
-  startBanwatch,
   statusJails,
+  STRESS_DAEMON,
   type StressOptions,
   type StressResult,
+} from "./_common_b.ts";
+import {
+  globalSection,
+  saslFailure,
+  startDaemon,
   syslogHeader,
   until,
   withTempDir,
-} from "./_common_b.ts";
+} from "../daemon_harness.ts";
 import { botAddress } from "./botnet.ts";
 
 /** Ticks per second of the writer. */
@@ -95,7 +98,7 @@ export function run(options: StressOptions): Promise<StressResult[]> {
     const socket = `${dir}/banwatch.sock`;
     await Deno.writeTextFile(
       config,
-      `${globalSection(dir, 'poll_interval = "1s"')}
+      `${globalSection(dir, { pollInterval: "1s" })}
 [jail.mail]
 enabled = true
 logpath = "${log}"
@@ -108,7 +111,8 @@ table = "bw-mail"
     );
     const written = new Map<string, number>();
     const latencies: number[] = [];
-    const daemon = startBanwatch(config, ["--dry-run"], {
+    const daemon = startDaemon(config, ["--dry-run"], {
+      ...STRESS_DAEMON,
       onLine: (line) => {
         const m = /^level=info event=ban jail=mail addr=(198\.18\.\S+) /.exec(line);
         if (!m) return;

@@ -10,14 +10,12 @@
 import { RUN_FLAGS, V8_FLAGS } from "../flags.ts";
 import { compileFilter, matchLine } from "../../lib/filter/mod.ts";
 import {
-  globalSection,
-  runBanwatch,
   runStandalone,
   stackTraceLines,
   type StressOptions,
   type StressResult,
-  withTempDir,
 } from "./_common_b.ts";
+import { globalSection, runBanwatch, withTempDir } from "../daemon_harness.ts";
 import { bansIn } from "./hostile.ts";
 
 /** A catastrophic pattern and the line that makes it backtrack. */

@@ -10,19 +10,21 @@
  * @module
  */
 import {
-  type DaemonRun,
   errorText,
   failureLine,
   readDb,
   type ScenarioOptions,
   sharedAddress,
-  sleep,
-  spawnDaemon,
   type StressResult,
   turnedOverLine,
-  waitUntil,
-  writeJailFile,
 } from "./_common_a.ts";
+import {
+  type DaemonChild,
+  sleep,
+  startDaemon,
+  waitUntil,
+  writeJailsToml,
+} from "../daemon_harness.ts";
 
 /** Sizes of one storm. */
 export interface StormParams {
@@ -68,21 +70,21 @@ export async function stormRun(p: StormParams, options: ScenarioOptions): Promis
   const dir = await Deno.makeTempDir({ prefix: "bw-stress-rot-" });
   const log = `${dir}/maillog`;
   const stateDir = `${dir}/state`;
-  let daemon: DaemonRun | undefined;
+  let daemon: DaemonChild | undefined;
   let written = 0;
   const generations: Array<{ first: number; end: number }> = [{ first: 0, end: 0 }];
   try {
     await Deno.writeTextFile(log, "");
-    const config = await writeJailFile(dir, {
-      log,
-      stateDir,
-      ipfw: "/sbin/ipfw",
-      backend: "dry-run",
-      maxretry: 1_000_000,
-      pollInterval: p.pollInterval,
-      globalExtra: "max_tracked = 10000000",
+    const config = await writeJailsToml(dir, {
+      global: {
+        stateDir,
+        ipfw: "/sbin/ipfw",
+        pollInterval: p.pollInterval,
+        extra: "max_tracked = 10000000",
+      },
+      jails: [{ log, maxretry: 1_000_000, findtime: "1d", bantime: "1d", backend: "dry-run" }],
     });
-    daemon = spawnDaemon(config);
+    daemon = startDaemon(config);
     await daemon.waitFor(/event=started/, 30);
     await waitUntil(
       () => readDb(stateDir)?.positions.some((x) => x.path === log) === true,
@@ -194,7 +196,7 @@ export async function stormRun(p: StormParams, options: ScenarioOptions): Promis
   } catch (e) {
     return { name, figure: `lines=${written}`, pass: false, detail: errorText(e) };
   } finally {
-    if (daemon) await daemon.kill9();
+    if (daemon) await daemon.stop("SIGKILL");
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }

@@ -6,19 +6,17 @@
  * @module
  */
 import {
-  globalSection,
   percentile,
   runStandalone,
-  saslFailure,
   sleep,
   stackTraceLines,
-  startBanwatch,
   statusJails,
+  STRESS_DAEMON,
   type StressOptions,
   type StressResult,
   trace,
-  withTempDir,
 } from "./_common_b.ts";
+import { globalSection, saslFailure, startDaemon, withTempDir } from "../daemon_harness.ts";
 
 const ENCODER = new TextEncoder();
 
@@ -188,7 +186,7 @@ bantime = "1h"
 table = "bw-mail"
 `,
     );
-    const daemon = startBanwatch(config, ["--dry-run"]);
+    const daemon = startDaemon(config, ["--dry-run"], STRESS_DAEMON);
     const idle: Deno.Conn[] = [];
     const statusMs: number[] = [];
     const statusFailures: string[] = [];

@@ -1,6 +1,12 @@
 import { assertEquals, assertMatch, assertOk } from "../_assert.ts";
 import { readFakeIpfwTables } from "../_fake_ipfw.ts";
-import { append, eventually, saslFailure, startDaemon, withDaemonFixture } from "./_daemon.ts";
+import {
+  append,
+  saslFailure,
+  startDaemon,
+  waitUntil,
+  withDaemonFixture,
+} from "../../scripts/daemon_harness.ts";
 import { runCli } from "../_helpers.ts";
 
 Deno.test("the control commands drive the real daemon over its socket", async (t) => {
@@ -25,7 +31,7 @@ Deno.test("the control commands drive the real daemon over its socket", async (t
           async () => {
             const r = await runCli(["ban", "mail", "203.0.113.50", "--for", "1h", "-c", config]);
             assertEquals(r.code, 0, r.stderr);
-            await eventually(async () => (await keys()).includes("203.0.113.50/32"), "manual ban");
+            await waitUntil(async () => (await keys()).includes("203.0.113.50/32"), "manual ban");
             const refused = await runCli(["ban", "mail", "192.0.2.7", "-c", config]);
             assertEquals(refused.code, 2);
             assertMatch(
@@ -47,12 +53,12 @@ Deno.test("the control commands drive the real daemon over its socket", async (t
         await t.step("unban removes from the table", async () => {
           const r = await runCli(["unban", "203.0.113.50", "-c", config]);
           assertEquals(r.code, 0, r.stderr);
-          await eventually(async () => !(await keys()).includes("203.0.113.50/32"), "unban");
+          await waitUntil(async () => !(await keys()).includes("203.0.113.50/32"), "unban");
         });
 
         await t.step("flush forgets the failure windows", async () => {
           await append(log, saslFailure("198.51.100.9").repeat(2));
-          await eventually(async () => {
+          await waitUntil(async () => {
             const s = JSON.parse((await runCli(["status", "--json", "-c", config])).stdout);
             return s.jails[0].failing === 1;
           }, "two failures counted");

@@ -2,12 +2,12 @@ import { assertEquals, assertMatch, assertOk } from "../_assert.ts";
 import { installFakeIpfw, readFakeIpfwCalls, readFakeIpfwTables } from "../_fake_ipfw.ts";
 import {
   append,
-  eventually,
   saslFailure,
   startDaemon,
   syslogHeader,
+  waitUntil,
   withDaemonFixture,
-} from "./_daemon.ts";
+} from "../../scripts/daemon_harness.ts";
 import { ROOT, runCli } from "../_helpers.ts";
 
 async function tableKeys(fake: Awaited<ReturnType<typeof installFakeIpfw>>): Promise<string[]> {
@@ -28,7 +28,7 @@ Deno.test("main.ts run bans within one poll, restores after restart and counts n
         await append(log, saslFailure("203.0.113.5", now));
         const line = await d.waitFor(/event=ban /, 5);
         assertMatch(line, /jail=mail addr=203\.0\.113\.5 failures=3 bantime=1h/);
-        await eventually(
+        await waitUntil(
           async () => (await tableKeys(fake)).includes("203.0.113.5/32"),
           "ipfw add",
         );
@@ -45,7 +45,7 @@ Deno.test("main.ts run bans within one poll, restores after restart and counts n
       const d = startDaemon(config);
       try {
         await d.waitFor(/event=started/);
-        await eventually(
+        await waitUntil(
           async () => (await tableKeys(fake)).includes("198.51.100.7/32"),
           "198.51.100.7 banned from its restored window",
         );
@@ -63,7 +63,7 @@ Deno.test("main.ts run bans within one poll, restores after restart and counts n
       const d = startDaemon(config);
       try {
         await d.waitFor(/event=reconciled .*add=2/);
-        await eventually(async () => (await tableKeys(fake)).length === 2, "bans restored");
+        await waitUntil(async () => (await tableKeys(fake)).length === 2, "bans restored");
         assertEquals(await tableKeys(fake), ["198.51.100.7/32", "203.0.113.5/32"]);
       } finally {
         await d.stop();
@@ -83,9 +83,9 @@ Deno.test("main.ts run unbans when the ban expires", async () => {
       await d.waitFor(/event=started/);
       await append(log, saslFailure("203.0.113.9") + saslFailure("203.0.113.9"));
       await d.waitFor(/event=ban .*addr=203\.0\.113\.9/, 5);
-      await eventually(async () => (await tableKeys(fake)).length === 1, "ban applied");
+      await waitUntil(async () => (await tableKeys(fake)).length === 1, "ban applied");
       await d.waitFor(/event=unban .*addr=203\.0\.113\.9 reason=expired/, 6);
-      await eventually(async () => (await tableKeys(fake)).length === 0, "unban applied");
+      await waitUntil(async () => (await tableKeys(fake)).length === 0, "unban applied");
     } finally {
       assertEquals(await d.stop(), 0);
     }
@@ -104,7 +104,7 @@ Deno.test("main.ts run never touches table entries it did not add", async () => 
       await d.waitFor(/event=started/);
       await append(log, saslFailure("203.0.113.9") + saslFailure("203.0.113.9"));
       await d.waitFor(/event=unban .*addr=203\.0\.113\.9/, 6);
-      await eventually(async () => !(await tableKeys(fake)).includes("203.0.113.9/32"), "unban");
+      await waitUntil(async () => !(await tableKeys(fake)).includes("203.0.113.9/32"), "unban");
       assertEquals(await tableKeys(fake), ["192.0.2.99/32"]);
     } finally {
       await d.stop();
@@ -126,7 +126,7 @@ Deno.test("main.ts run keeps banning from memory while ipfw fails, and applies o
         // The firewall comes back: the pending ban is applied by a later retry.
         await installFakeIpfw(dir);
         // Backoff doubles from 1 s up to 60 s; on a loaded machine the next retry may be 16 s off.
-        await eventually(
+        await waitUntil(
           async () => (await tableKeys(broken)).includes("203.0.113.77/32"),
           "retry",
           45,
@@ -158,7 +158,7 @@ Deno.test("main.ts run on SIGHUP keeps the running config when the new one is in
       await append(log, saslFailure("203.0.113.21"));
       await d.waitFor(/event=ban .*addr=203\.0\.113\.21 failures=1/, 5);
       // Bans survive the reload.
-      await eventually(async () => (await tableKeys(fake)).length === 2, "both bans applied");
+      await waitUntil(async () => (await tableKeys(fake)).length === 2, "both bans applied");
       assertEquals(await tableKeys(fake), ["203.0.113.20/32", "203.0.113.21/32"]);
     } finally {
       assertEquals(await d.stop(), 0);
@@ -175,7 +175,7 @@ Deno.test("main.ts run after kill -9 resumes with the same bans and no line coun
       await append(log, saslFailure("203.0.113.30", now).repeat(3));
       await append(log, saslFailure("203.0.113.31", now).repeat(2));
       await d.waitFor(/event=ban .*addr=203\.0\.113\.30/, 5);
-      await eventually(async () => (await tableKeys(fake)).length === 1, "ban applied");
+      await waitUntil(async () => (await tableKeys(fake)).length === 1, "ban applied");
     } finally {
       assertEquals(await d.stop("SIGKILL"), 128);
     }
@@ -184,7 +184,7 @@ Deno.test("main.ts run after kill -9 resumes with the same bans and no line coun
       await d.waitFor(/event=started/);
       await append(log, saslFailure("203.0.113.31", now));
       await d.waitFor(/event=ban .*addr=203\.0\.113\.31 failures=3/, 5);
-      await eventually(async () => (await tableKeys(fake)).length === 2, "second ban applied");
+      await waitUntil(async () => (await tableKeys(fake)).length === 2, "second ban applied");
       assertEquals(await tableKeys(fake), ["203.0.113.30/32", "203.0.113.31/32"]);
       assertOk(!/addr=203\.0\.113\.30/.test(d.stderr()), "203.0.113.30 was not banned again");
     } finally {
@@ -257,7 +257,7 @@ table = "bw-ssh"
           line(702, "Connection closed by 198.51.100.7 port 40003 [preauth]"),
       );
       await d.waitFor(/event=ban jail=ssh addr=198\.51\.100\.7 /, 5);
-      await eventually(
+      await waitUntil(
         async () => (await readFakeIpfwTables(fake))["bw-ssh"]?.["198.51.100.7/32"] !== undefined,
         "ban applied",
       );

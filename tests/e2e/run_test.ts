@@ -1,5 +1,5 @@
 import { assertEquals, assertOk } from "../_assert.ts";
-import { saslFailure, startDaemon, withDaemonFixture } from "./_daemon.ts";
+import { saslFailure, startDaemon, withDaemonFixture } from "../../scripts/daemon_harness.ts";
 import { sendRequest } from "../../lib/control/client.ts";
 import type { StatusReport } from "../../lib/control/mod.ts";
 import { createLogger } from "../../lib/core/log.ts";
