@@ -13,6 +13,8 @@ export {
   parseIp,
 } from "./address.ts";
 export type { Cidr, IpAddress, IpFamily } from "./address.ts";
+export { BAN_ORIGINS, banOriginOf, foreverToNull, nullToForever, toBanRecord } from "./ban.ts";
+export type { BanOrigin, BanRecord, HistoryCount, HistoryEntry } from "./ban.ts";
 export { DURATION_EXPECTED, formatDuration, parseDuration } from "./duration.ts";
 export { BackendError, ConfigError, EXIT, RuntimeError, UsageError } from "./errors.ts";
 export { createRunner } from "./exec.ts";

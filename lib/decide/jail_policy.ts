@@ -1,11 +1,53 @@
 /**
- * Turns a jail's configuration into what the decision core needs: its ban policy and the
- * never-ban check (loopback, the host's own addresses, global and jail ignoreip). Pure.
+ * What the decision core needs to know of a jail: its ban policy ({@link BanPolicy}, built from
+ * the jail's configuration by {@link policyOf}) and the never-ban checks (loopback, the host's
+ * own addresses, global and jail ignoreip). Pure.
  * @module
  */
 import { type Cidr, createIpMatcher, type IpAddress, isLoopback } from "../core/mod.ts";
-import type { BanPolicy, IgnoreCheck, IgnorePrefixCheck } from "./ban_manager.ts";
 import type { GlobalConfig, JailConfig } from "../config/mod.ts";
+
+/** Bantime increment settings of one jail (fail2ban's `bantime.increment`). */
+export interface BanIncrement {
+  /** Off: every ban lasts `banTime`. */
+  enabled: boolean;
+  /** Used when `multipliers` is empty: banTime * factor * 2^min(previousBans, 20). */
+  factor: number;
+  /** When not empty: banTime * multipliers[min(previousBans, length - 1)]. */
+  multipliers: readonly number[];
+  /** Upper bound of an incremented ban in seconds; <= 0 means no bound. */
+  maxtime: number;
+  /** Count previous bans of the target in every jail, not only this one. */
+  overalljails: boolean;
+}
+
+/** One jail's counting and banning policy, built by the daemon from its JailConfig. */
+export interface BanPolicy {
+  /** Jail name. */
+  jail: string;
+  /** Failures within findTime that trigger a ban (>= 1). */
+  maxRetry: number;
+  /** Window length in seconds. */
+  findTime: number;
+  /** Ban length in seconds; Infinity = forever. */
+  banTime: number;
+  /** Longer bans for repeat offenders. */
+  increment: BanIncrement;
+  /** IPv6 prefix length counted together (default 64). */
+  ipv6Prefix: number;
+  /** Distinct failing addresses of one IPv6 prefix within findTime that ban the prefix; undefined = off. */
+  ipv6PrefixMaxRetry: number | undefined;
+  /** IPv4 prefix length counted together (e.g. 24); undefined = off. */
+  ipv4Prefix: number | undefined;
+  /** Distinct failing addresses of one IPv4 prefix that ban the prefix; undefined = off. */
+  ipv4PrefixMaxRetry: number | undefined;
+}
+
+/** Returns why an address must never be banned ("loopback", "ignoreip 10.0.0.0/8"), or undefined. */
+export type IgnoreCheck = (addr: IpAddress) => string | undefined;
+
+/** Returns why a prefix must never be banned (it contains an ignored address), or undefined. */
+export type IgnorePrefixCheck = (cidr: Cidr) => string | undefined;
 
 /** Builds the decision policy of one jail. */
 export function policyOf(jail: JailConfig): BanPolicy {

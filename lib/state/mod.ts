@@ -1,6 +1,14 @@
 /**
  * state/: the node:sqlite store of bans, windows, history and file positions, and its schema.
+ * The ban and history shapes it stores come from core/ban.ts.
  * @module
  */
 export { openStore, STATE_DB_NAME } from "./store.ts";
-export type { Store, StoredBan } from "./store.ts";
+export type {
+  OpenStoreOptions,
+  Store,
+  StoredBan,
+  StoredPrefixWindow,
+  StoredWindow,
+  StoreRecovery,
+} from "./store.ts";

@@ -9,14 +9,22 @@
  * @module
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import type { BanRecord } from "../decide/mod.ts";
-import { type Logger, RuntimeError } from "../core/mod.ts";
+import {
+  banOriginOf,
+  type BanRecord,
+  foreverToNull,
+  type HistoryCount,
+  type HistoryEntry,
+  type Logger,
+  nullToForever,
+  RuntimeError,
+} from "../core/mod.ts";
 import type { SavedPosition } from "../source/mod.ts";
 
 /** File name of the database inside state_dir. */
 export const STATE_DB_NAME = "state.db";
 
-/** An active ban as stored: ban_manager's BanRecord plus its firewall status. */
+/** An active ban as stored: core's BanRecord plus its firewall status. */
 export interface StoredBan extends BanRecord {
   /** True once the firewall holds it; false while the change is pending (default false). */
   applied?: boolean;
@@ -40,30 +48,6 @@ export interface StoredPrefixWindow {
   prefix: string;
   /** Failing addresses with their last failure time (epoch seconds). */
   members: Array<{ addr: string; time: number }>;
-}
-
-/** Previous bans of a target in a jail (ban_manager's restoreHistory() input). */
-export interface HistoryCount {
-  /** Jail name. */
-  jail: string;
-  /** Banned address or CIDR. */
-  target: string;
-  /** How many bans. */
-  count: number;
-  /** When the last one started, epoch seconds. */
-  last: number;
-}
-
-/** One past ban, for bantime increments. */
-export interface HistoryEntry {
-  /** Jail name. */
-  jail: string;
-  /** Banned address or CIDR. */
-  target: string;
-  /** When the ban started, epoch seconds. */
-  time: number;
-  /** Its duration in seconds; Infinity for forever. */
-  bantime: number;
 }
 
 /** Whether opening had to move a broken database aside. */
@@ -135,7 +119,7 @@ export interface Store {
   addHistory(jail: string, target: string, time: number, bantime: number): void;
   /** History entries with time >= since (all when since is undefined), oldest first. */
   loadHistory(since?: number): HistoryEntry[];
-  /** Past bans grouped by (jail, target) with time >= since, for ban_manager's restoreHistory(). */
+  /** Past bans grouped by (jail, target) with time >= since, for decide's restoreHistory(). */
   loadHistoryCounts(since?: number): HistoryCount[];
   /** How many past bans `target` has, optionally only in `jail` and since a time. */
   historyCount(target: string, options?: { jail?: string; since?: number }): number;
@@ -555,7 +539,7 @@ function createStore(
         ban.jail,
         ban.target,
         ban.since,
-        finiteOrNull(ban.until),
+        foreverToNull(ban.until),
         ban.failures,
         ban.banCount,
         ban.origin,
@@ -583,7 +567,7 @@ function createStore(
         jail,
         target,
         time,
-        finiteOrNull(bantime),
+        foreverToNull(bantime),
       );
     },
     loadHistory(since?: number): HistoryEntry[] {
@@ -594,7 +578,7 @@ function createStore(
         jail: String(r.jail),
         target: String(r.target),
         time: Number(r.time),
-        bantime: r.bantime === null ? Infinity : Number(r.bantime),
+        bantime: nullToForever(r.bantime),
       }));
     },
     loadHistoryCounts(since?: number): HistoryCount[] {
@@ -645,20 +629,14 @@ function toBan(r: Record<string, unknown>): StoredBan {
     jail: String(r.jail),
     target: String(r.target),
     since: Number(r.since),
-    until: r.until === null ? Infinity : Number(r.until),
+    until: nullToForever(r.until),
     failures: Number(r.failures),
     banCount: Number(r.ban_count),
-    origin: toOrigin(r.origin),
+    origin: banOriginOf(r.origin),
     applied: Number(r.applied) !== 0,
   };
   if (r.line !== null && r.line !== undefined) ban.line = String(r.line);
   return ban;
-}
-
-const ORIGINS: ReadonlyArray<BanRecord["origin"]> = ["auto", "manual", "restored"];
-
-function toOrigin(value: unknown): BanRecord["origin"] {
-  return ORIGINS.find((o) => o === value) ?? "restored";
 }
 
 function parseMembers(text: string): Array<{ addr: string; time: number }> {
@@ -685,10 +663,6 @@ function parseTimes(text: string): number[] {
   } catch {
     return [];
   }
-}
-
-function finiteOrNull(value: number): number | null {
-  return Number.isFinite(value) ? value : null;
 }
 
 function dirname(path: string): string {

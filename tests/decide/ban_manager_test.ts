@@ -30,7 +30,7 @@ import {
   unbanAll,
   windowOf,
   windowStats,
-} from "../../lib/decide/ban_manager.ts";
+} from "../../lib/decide/mod.ts";
 
 function ip(text: string): IpAddress {
   const a = parseIp(text);
