@@ -9,7 +9,7 @@ import {
   parseFilterFile,
 } from "../../lib/config/config.ts";
 import { ConfigError } from "../../lib/core/errors.ts";
-import { compileFilter, matchLine } from "../../lib/filter/filter.ts";
+import { compileFilter, matchLine } from "../../lib/filter/mod.ts";
 
 const DIR = new URL("../testdata/jails/", import.meta.url);
 const REPO_JAILS = new URL("../../jails.toml", import.meta.url);

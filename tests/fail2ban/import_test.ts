@@ -8,7 +8,7 @@ import {
 } from "../../lib/config/config.ts";
 import { ConfigError } from "../../lib/core/errors.ts";
 import { findBuiltinFilter } from "../../lib/filter/builtin.ts";
-import { compileFilter, type FilterSpec, matchLine } from "../../lib/filter/filter.ts";
+import { compileFilter, type FilterSpec, matchLine } from "../../lib/filter/mod.ts";
 import {
   checkSampleAgreement,
   equivalentBuiltin,
