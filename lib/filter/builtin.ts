@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { FilterSpec } from "./filter.ts";
+import type { FilterSpec } from "./types.ts";
 
 /** Syslog header for program `prog` (a regex), after the date has been cut. */
 function syslogHeader(prog: string): string {

@@ -14,9 +14,9 @@
  * replaces the key. Hits served by the memo are counted by the memo and merged into `hits()`.
  * @module
  */
-import type { DateDetector, FoundDate } from "./filter.ts";
+import type { DateDetector, FoundDate } from "./dates.ts";
 
-/** The auto-detected RFC 3164 template name (lib/dates.ts). */
+/** The auto-detected RFC 3164 template name (dates.ts). */
 export const SYSLOG_TEMPLATE = "MON Day HH:MM:SS";
 
 /**

@@ -16,14 +16,10 @@
  * @module
  */
 
-import {
-  type FilterSpec,
-  patternBranches,
-  type PatternNode,
-  type TranslatedPattern,
-  translatePattern,
-  validateFilter,
-} from "./filter.ts";
+import { validateFilter } from "./compile.ts";
+import { translatePattern } from "./translate.ts";
+import { patternBranches } from "./translate_nodes.ts";
+import type { FilterSpec, PatternNode, TranslatedPattern } from "./types.ts";
 
 /** One lint result; `key` is "failregex", "ignoreregex", "prefregex" or "datepattern". */
 export interface LintFinding {

@@ -7,8 +7,10 @@
 export { BUILTIN_FILTERS, findBuiltinFilter } from "./builtin.ts";
 export type { DateMemo } from "./date_memo.ts";
 export { createDateDetector } from "./dates.ts";
-export { compileFilter, dateHits, explainMiss, matchLine, validateFilter } from "./filter.ts";
-export type { CompiledFilter, FilterError, FilterSpec, LineVerdict, NearMiss } from "./filter.ts";
+export { compileFilter, validateFilter } from "./compile.ts";
+export { explainMiss } from "./explain.ts";
+export { dateHits, matchLine } from "./match.ts";
+export type { CompiledFilter, FilterError, FilterSpec, LineVerdict, NearMiss } from "./types.ts";
 export { lintFilter } from "./lint.ts";
 export { literalCursor, prefilteredVerdict, quickFilter } from "./prefilter.ts";
 export type { LinePrefilter, QuickFilter } from "./prefilter.ts";

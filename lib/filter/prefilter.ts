@@ -4,12 +4,14 @@
  * can be judged without running a regex: it is a "no-failregex" miss when a date is found and a
  * "no-date" miss otherwise, exactly what matchLine() would say.
  *
- * The literals are the compiled regexes' own (`CompiledRegex.literals`, from filter.ts's
+ * The literals are the compiled regexes' own (`CompiledRegex.literals`, from literals.ts's
  * requiredLiterals(): conservative, none when unsure, hence no prefilter).
  * @module
  */
 import { createDateMemo, type DateMemo, memoApplies } from "./date_memo.ts";
-import { type CompiledFilter, containsAny, findLineDate, type LineVerdict } from "./filter.ts";
+import { containsAny } from "./literals.ts";
+import { findLineDate } from "./match.ts";
+import type { CompiledFilter, LineVerdict } from "./types.ts";
 
 /** The literals a line must contain for a filter to possibly match it. */
 export interface LinePrefilter {

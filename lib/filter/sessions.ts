@@ -24,7 +24,8 @@
  */
 
 import { parseIp } from "../core/mod.ts";
-import { type CompiledFilter, type LineVerdict, matchLine, type SessionFacts } from "./filter.ts";
+import { matchLine } from "./match.ts";
+import type { CompiledFilter, LineVerdict, SessionFacts } from "./types.ts";
 
 /** Limits of a {@link SessionTracker}. */
 export interface SessionLimits {

@@ -8,7 +8,7 @@ import { findBuiltinFilter } from "../../lib/filter/builtin.ts";
 import { denoIniIo } from "../../lib/cli/commands/import.ts";
 import { parseFilterFile } from "../../lib/config/mod.ts";
 import { readFail2banFilter } from "../../lib/fail2ban/filter.ts";
-import { compileFilter, type FilterSpec } from "../../lib/filter/filter.ts";
+import { compileFilter, type FilterSpec } from "../../lib/filter/mod.ts";
 import { createBlockSplitter } from "../../lib/source/blocks.ts";
 import { createLineSplitter } from "../../lib/source/splitter.ts";
 import { prefilterRejects } from "../../lib/filter/prefilter.ts";

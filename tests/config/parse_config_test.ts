@@ -2,7 +2,7 @@ import { assertEquals, assertMatch, assertNotMatch, assertOk, assertThrows } fro
 import { type Config, GLOBAL_KEYS, type JailConfig } from "../../lib/config/schema.ts";
 import { parseConfig } from "../../lib/config/parse_config.ts";
 import { ConfigError } from "../../lib/core/errors.ts";
-import { compileFilter, matchLine } from "../../lib/filter/filter.ts";
+import { compileFilter, matchLine } from "../../lib/filter/mod.ts";
 
 const DIR = new URL("../testdata/jails/", import.meta.url);
 const REPO_JAILS = new URL("../../jails.toml", import.meta.url);

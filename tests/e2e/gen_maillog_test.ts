@@ -1,6 +1,6 @@
 import { parseIp } from "../../lib/core/address.ts";
 import { findBuiltinFilter } from "../../lib/filter/builtin.ts";
-import { compileFilter, matchLine } from "../../lib/filter/filter.ts";
+import { compileFilter, matchLine } from "../../lib/filter/mod.ts";
 import {
   DEFAULT_START,
   distinctIpv4,

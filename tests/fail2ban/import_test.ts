@@ -8,7 +8,7 @@ import {
 } from "../../lib/config/mod.ts";
 import { ConfigError } from "../../lib/core/errors.ts";
 import { findBuiltinFilter } from "../../lib/filter/builtin.ts";
-import { compileFilter, type FilterSpec, matchLine } from "../../lib/filter/filter.ts";
+import { compileFilter, type FilterSpec, matchLine } from "../../lib/filter/mod.ts";
 import { checkSampleAgreement, parseFail2banSamples } from "../../lib/fail2ban/agreement.ts";
 import { equivalentBuiltin } from "../../lib/fail2ban/builtin.ts";
 import { tomlString } from "../../lib/fail2ban/emit.ts";

@@ -1,11 +1,8 @@
 import { assertEquals, assertOk } from "../_assert.ts";
 import { BUILTIN_FILTERS, findBuiltinFilter } from "../../lib/filter/builtin.ts";
-import {
-  type CompiledFilter,
-  compileFilter,
-  type LineVerdict,
-  matchLine,
-} from "../../lib/filter/filter.ts";
+import { compileFilter } from "../../lib/filter/compile.ts";
+import { matchLine } from "../../lib/filter/match.ts";
+import type { CompiledFilter, LineVerdict } from "../../lib/filter/types.ts";
 
 const SAMPLES = new URL("../testdata/filters/", import.meta.url);
 /** The address every injected sample line tries to get banned. */

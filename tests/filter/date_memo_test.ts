@@ -1,7 +1,11 @@
 import { assertEquals, assertOk, assertThrows } from "../_assert.ts";
 import { createDateMemo, memoApplies, SYSLOG_TEMPLATE } from "../../lib/filter/date_memo.ts";
-import { AUTO_TEMPLATE_NAMES, createDateDetector } from "../../lib/filter/dates.ts";
-import type { DateDetector, FoundDate } from "../../lib/filter/filter.ts";
+import {
+  AUTO_TEMPLATE_NAMES,
+  createDateDetector,
+  type DateDetector,
+  type FoundDate,
+} from "../../lib/filter/dates.ts";
 import { generateMaillog } from "../../scripts/gen_maillog.ts";
 
 /** 2025-11-05T00:00:00Z. */

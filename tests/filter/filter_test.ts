@@ -1,17 +1,15 @@
 import { assertEquals, assertMatch, assertOk, assertThrows } from "../_assert.ts";
 import { findBuiltinFilter } from "../../lib/filter/builtin.ts";
+import { compileFilter, validateFilter } from "../../lib/filter/compile.ts";
+import { explainMiss } from "../../lib/filter/explain.ts";
+import { dateHits, matchLine } from "../../lib/filter/match.ts";
+import { translatePattern } from "../../lib/filter/translate.ts";
 import {
   type CompiledFilter,
-  compileFilter,
-  dateHits,
-  explainMiss,
   FilterError,
   type FilterSpec,
   type LineVerdict,
-  matchLine,
-  translatePattern,
-  validateFilter,
-} from "../../lib/filter/filter.ts";
+} from "../../lib/filter/types.ts";
 
 /** 2024-06-15T00:00:00Z. */
 const NOW = Date.UTC(2024, 5, 15) / 1000;

@@ -1,12 +1,10 @@
 import { assertEquals, assertOk } from "../_assert.ts";
 import { findBuiltinFilter } from "../../lib/filter/builtin.ts";
-import {
-  compileFilter,
-  type FilterSpec,
-  matchLine,
-  requiredLiterals,
-  translatePattern,
-} from "../../lib/filter/filter.ts";
+import { compileFilter } from "../../lib/filter/compile.ts";
+import { requiredLiterals } from "../../lib/filter/literals.ts";
+import { matchLine } from "../../lib/filter/match.ts";
+import { translatePattern } from "../../lib/filter/translate.ts";
+import type { FilterSpec } from "../../lib/filter/types.ts";
 import {
   createPrefilter,
   literalCursor,

@@ -1,5 +1,7 @@
 import { assertEquals, assertOk } from "../_assert.ts";
-import { compileFilter, type LineVerdict, matchLine } from "../../lib/filter/filter.ts";
+import { compileFilter } from "../../lib/filter/compile.ts";
+import { matchLine } from "../../lib/filter/match.ts";
+import type { LineVerdict } from "../../lib/filter/types.ts";
 import { findBuiltinFilter } from "../../lib/filter/builtin.ts";
 import { SessionTracker, usesSessions } from "../../lib/filter/sessions.ts";
 
