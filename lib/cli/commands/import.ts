@@ -1,6 +1,6 @@
 /**
  * `banwatch import-fail2ban`: converts a fail2ban configuration into jails.toml (or one
- * filter into a banwatch filter file). The shell around lib/fail2ban_import.ts.
+ * filter into a banwatch filter file). The shell around lib/fail2ban/.
  * @module
  */
 import { parseArgs } from "node:util";
