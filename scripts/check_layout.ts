@@ -9,6 +9,9 @@
  */
 // deno-lint-ignore-file no-console
 
+const LEAVES = ["core", "source", "filter", "firewall", "control"];
+const BELOW_DAEMON = [...LEAVES, "config", "decide", "state", "fail2ban"];
+
 /** Stages that each folder may import, besides itself (the allowed direction). */
 export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   core: [],
@@ -16,33 +19,12 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   filter: ["core"],
   firewall: ["core"],
   control: ["core"],
-  config: ["core", "source", "filter", "firewall", "control"],
-  decide: ["core", "source", "filter", "firewall", "control", "config"],
-  state: ["core", "source", "filter", "firewall", "control", "config"],
-  fail2ban: ["core", "source", "filter", "firewall", "control", "config"],
-  daemon: [
-    "core",
-    "source",
-    "filter",
-    "firewall",
-    "control",
-    "config",
-    "decide",
-    "state",
-    "fail2ban",
-  ],
-  cli: [
-    "core",
-    "source",
-    "filter",
-    "firewall",
-    "control",
-    "config",
-    "decide",
-    "state",
-    "fail2ban",
-    "daemon",
-  ],
+  config: LEAVES,
+  decide: [...LEAVES, "config"],
+  state: [...LEAVES, "config"],
+  fail2ban: [...LEAVES, "config"],
+  daemon: BELOW_DAEMON,
+  cli: [...BELOW_DAEMON, "daemon"],
 };
 
 /** What main.ts may import: the command line and the shared vocabulary. */
