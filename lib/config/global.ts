@@ -76,6 +76,16 @@ export function readGlobal(rep: Reporter, raw: Table | undefined): GlobalConfig 
         g.firewallTimeout = readDuration(rep, path, v, { min: 0.1, forever: false }) ??
           g.firewallTimeout;
         break;
+      case "hook_timeout":
+        g.hookTimeout = readDuration(rep, path, v, { min: 0.1, forever: false }) ?? g.hookTimeout;
+        break;
+      case "metrics_file":
+        g.metricsFile = readAbsPath(rep, path, v) ?? g.metricsFile;
+        break;
+      case "metrics_interval":
+        g.metricsInterval = readDuration(rep, path, v, { min: 1, forever: false }) ??
+          g.metricsInterval;
+        break;
       default:
         unknownKey(rep, path, GLOBAL_KEYS);
     }

@@ -284,5 +284,7 @@ export function buildJail(
     protocol,
     ruleNumber: rule?.value,
     manageRule: manage?.value ?? rule !== undefined,
+    onBan: pick("onBan")?.value,
+    onUnban: pick("onUnban")?.value,
   };
 }

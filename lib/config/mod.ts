@@ -3,7 +3,7 @@
  * sections, jails and filter files (pure), and the loader that reads the files.
  * @module
  */
-export { JAIL_DEFAULTS } from "./schema.ts";
+export { HOOK_PLACEHOLDERS, JAIL_DEFAULTS } from "./schema.ts";
 export type { BackendKind, Config, GlobalConfig, JailConfig } from "./schema.ts";
 export { parseConfig } from "./parse_config.ts";
 export { parseFilterFile } from "./filter_file.ts";

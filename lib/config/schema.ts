@@ -69,6 +69,12 @@ export interface GlobalConfig {
   unbanOnStop: boolean;
   /** `firewall_timeout`: a firewall call running longer is killed, seconds (default 10). */
   firewallTimeout: number;
+  /** `hook_timeout`: an on_ban/on_unban program running longer is killed, seconds (default 10). */
+  hookTimeout: number;
+  /** `metrics_file`: absolute path of the Prometheus text file written (default unset: none). */
+  metricsFile: string | undefined;
+  /** `metrics_interval`: the metrics file is written at most this often, seconds (default 15). */
+  metricsInterval: number;
 }
 
 /** One `[jail.NAME]` section merged over `[defaults]`, with defaults applied; durations in seconds. */
@@ -115,6 +121,10 @@ export interface JailConfig {
   ruleNumber: number | undefined;
   /** `manage_rule` (default: true when rule is set). */
   manageRule: boolean;
+  /** `on_ban`: argv run after each new ban, with {@link HOOK_PLACEHOLDERS} (default unset). */
+  onBan: readonly string[] | undefined;
+  /** `on_unban`: argv run after each lifted ban, with {@link HOOK_PLACEHOLDERS} (default unset). */
+  onUnban: readonly string[] | undefined;
 }
 
 /** A whole validated configuration. */
@@ -144,6 +154,9 @@ export const GLOBAL_DEFAULTS: Readonly<Omit<GlobalConfig, "ignoreIp">> = {
   timezone: undefined,
   unbanOnStop: false,
   firewallTimeout: DEFAULT_FIREWALL_TIMEOUT,
+  hookTimeout: 10,
+  metricsFile: undefined,
+  metricsInterval: 15,
 };
 
 /** Defaults of the `bantime_increment` table. */
@@ -184,6 +197,9 @@ export const GLOBAL_KEYS: readonly string[] = [
   "timezone",
   "unban_on_stop",
   "firewall_timeout",
+  "hook_timeout",
+  "metrics_file",
+  "metrics_interval",
 ];
 
 /** Keys accepted in `[defaults]` and `[jail.NAME]`. */
@@ -212,6 +228,19 @@ export const JAIL_KEYS: readonly string[] = [
   "protocol",
   "rule",
   "manage_rule",
+  "on_ban",
+  "on_unban",
+];
+
+/** The placeholders an `on_ban`/`on_unban` argument may hold, each replaced by its value. */
+export const HOOK_PLACEHOLDERS: readonly string[] = [
+  "jail",
+  "addr",
+  "failures",
+  "bantime",
+  "time",
+  "hostname",
+  "count",
 ];
 
 /** Keys accepted in a `bantime_increment` table. */
@@ -261,5 +290,7 @@ export const EXPECT = {
   timezone: 'a time zone: "UTC", "local", an IANA name such as "Asia/Tokyo", or "+0900"',
   port: "a port number 1..65535 or a list of them",
   jailTable: "a table [jail.NAME] of jail settings",
+  hook:
+    'a list of strings, the first an absolute program path, e.g. ["/usr/local/libexec/banwatch/mail-root", "{jail}", "{addr}"]',
   table: 'an ipfw table name of 1..63 characters from A-Z a-z 0-9 "-" "_" ".", not "all"',
 } as const;

@@ -19,6 +19,7 @@ import {
   readBool,
   readCidrList,
   readDuration,
+  readHookArgv,
   readInt,
   readOneOf,
   readString,
@@ -71,6 +72,8 @@ export interface SectionSettings {
   protocol?: Val<"tcp" | "udp" | "all">;
   rule?: Val<number>;
   manageRule?: Val<boolean>;
+  onBan?: Val<string[]>;
+  onUnban?: Val<string[]>;
   /** A key of the filter group was present but invalid: do not fall back to [defaults]. */
   filterKeyBroken: boolean;
 }
@@ -255,6 +258,12 @@ export function readSection(rep: Reporter, path: Path, raw: Table): SectionSetti
         break;
       case "manage_rule":
         set("manageRule", val(readBool(rep, p, v), p));
+        break;
+      case "on_ban":
+        set("onBan", val(readHookArgv(rep, p, v), p));
+        break;
+      case "on_unban":
+        set("onUnban", val(readHookArgv(rep, p, v), p));
         break;
       default:
         unknownKey(rep, p, JAIL_KEYS);

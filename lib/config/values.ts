@@ -6,7 +6,7 @@
 import { parse, TomlError } from "smol-toml";
 import { posix } from "node:path";
 import { type Cidr, parseCidr, parseDuration } from "../core/mod.ts";
-import { EXPECT } from "./schema.ts";
+import { EXPECT, HOOK_PLACEHOLDERS } from "./schema.ts";
 import type { Path } from "./positions.ts";
 import { isTable, oneLine, type Reporter, show, type Table } from "./problems.ts";
 
@@ -179,6 +179,41 @@ export function readAbsPath(rep: Reporter, path: Path, v: unknown): string | und
     return undefined;
   }
   return got;
+}
+
+/**
+ * A hook's argv: a non-empty list of strings, the first an absolute program path (no shell, no
+ * PATH search), every `{name}` one of {@link HOOK_PLACEHOLDERS}; or undefined after reporting
+ * every bad element.
+ */
+export function readHookArgv(rep: Reporter, path: Path, v: unknown): string[] | undefined {
+  if (!Array.isArray(v) || v.length === 0) {
+    rep.add(path, `${show(v)} is ${Array.isArray(v) ? "empty" : "not a list"}`, EXPECT.hook);
+    return undefined;
+  }
+  const out: string[] = [];
+  v.forEach((item, n) => {
+    const at = [...path, n];
+    const got = readString(rep, at, item, EXPECT.hook);
+    if (got === undefined) return;
+    if (n === 0 && !got.startsWith("/")) {
+      rep.add(at, `${show(got)} is not an absolute path`, EXPECT.hook);
+      return;
+    }
+    const unknown = [...got.matchAll(/\{([^{}]*)\}/g)]
+      .map((m) => m[1]!)
+      .filter((name) => !HOOK_PLACEHOLDERS.includes(name));
+    if (unknown.length > 0) {
+      rep.add(
+        at,
+        `unknown placeholder {${unknown[0]}}`,
+        `one of ${HOOK_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}`,
+      );
+      return;
+    }
+    out.push(got);
+  });
+  return out.length === v.length ? out : undefined;
 }
 
 /** A time zone: "UTC", "local", "+HHMM" or an IANA name this runtime knows; or undefined after reporting. */

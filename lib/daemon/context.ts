@@ -18,6 +18,7 @@ import type { QuickFilter, SessionTracker } from "../filter/mod.ts";
 import type { Backend, BackendOptions, FirewallChange } from "../firewall/mod.ts";
 import type { LogTail, SavedPosition } from "../source/mod.ts";
 import type { Store } from "../state/mod.ts";
+import { createHookQueue, type HookQueue } from "./hooks.ts";
 
 /**
  * Resolves a host name to its addresses (A and AAAA) for a `usedns` jail; never throws (a
@@ -52,6 +53,8 @@ export interface DaemonOptions {
   reloadConfig?: () => Promise<Config>;
   /** The process id reported by `status`. */
   pid?: number;
+  /** The `{hostname}` of hooks; default the system's host name. */
+  hostname?: string;
 }
 
 /** A jail while it runs: its filter set up to read logs (filter, dates, prefilter) and more. */
@@ -74,6 +77,12 @@ export interface JailRuntime extends QuickFilter {
   totalBanned: number;
   /** Bans lifted since start (kept over a reload). */
   totalUnbanned: number;
+  /** Lines judged since start (kept over a reload). */
+  lines: number;
+  /** Lines that matched a failregex since start (kept over a reload). */
+  failures: number;
+  /** Failures dropped by ignoreregex, ignoreip or ignoreself since start (kept over a reload). */
+  ignored: number;
 }
 
 /** One open log file and the jails that read it. */
@@ -84,6 +93,8 @@ export interface TailRuntime {
   jails: JailRuntime[];
   /** Wall time of the last poll that returned lines. */
   lastRead: number | undefined;
+  /** Wall time of the last poll that left nothing to read (the lag counts from there). */
+  caughtUpAt?: number;
   /** A future-dated line was reported for this file (once per file). */
   warnedSkew?: boolean;
   /** A cut line was reported for this file (once per file). */
@@ -159,6 +170,18 @@ export interface DaemonContext {
   unrecorded: PendingChange[];
   /** Resolved host names and until when each result is kept. */
   readonly dns: Map<string, { addrs: IpAddress[]; until: number }>;
+  /** The on_ban/on_unban runs waiting or running. */
+  readonly hooks: HookQueue;
+  /** Hooks fire only once the start is done (never for bans restored or lifted at start). */
+  hooksLive: boolean;
+  /** Failures, ban time and count of each active ban by `jail\0target`, for on_unban. */
+  readonly hookBans: Map<string, { failures: number; bantime: number; count: number }>;
+  /** Firewall calls that failed since start. */
+  firewallErrors: number;
+  /** Wall time the metrics file was last written (0: never). */
+  metricsWrittenAt: number;
+  /** The last metrics write failed (logged once until one works). */
+  metricsFailing: boolean;
 }
 
 /** A fresh context over an open store; no jail is built yet. */
@@ -167,7 +190,7 @@ export function createContext(
   deps: { store: Store; resolve: Resolver },
 ): DaemonContext {
   const now = options.now();
-  return {
+  const ctx: DaemonContext = {
     options,
     config: options.config,
     logger: options.logger,
@@ -189,7 +212,18 @@ export function createContext(
     backlog: undefined,
     unrecorded: [],
     dns: new Map(),
+    hooks: createHookQueue({
+      runner: options.runner,
+      logger: options.logger,
+      timeout: () => ctx.config.global.hookTimeout,
+    }),
+    hooksLive: false,
+    hookBans: new Map(),
+    firewallErrors: 0,
+    metricsWrittenAt: 0,
+    metricsFailing: false,
   };
+  return ctx;
 }
 
 /** The daemon's clock: the wall clock, or in replay the newest line time seen. */

@@ -9,6 +9,8 @@
  * - persist.ts: the state writes, and the backlog when the disk refuses them
  * - enforce.ts: the firewall queue with backoff, reconcile and managed ipfw rules
  * - handlers.ts: the control requests
+ * - hook_events.ts, hooks.ts: `on_ban`/`on_unban` runs, queued, never delaying a ban
+ * - metrics.ts, prom_text.ts: the Prometheus `metrics_file`
  *
  * Exactly once: each batch of lines is handled, then its file position is saved in the SAME
  * SQLite transaction as the windows, bans and history those lines produced. Firewall changes
@@ -20,6 +22,7 @@ import { activeBans, expireBans } from "../decide/mod.ts";
 import { openStore } from "../state/mod.ts";
 import { createContext, type DaemonContext, daemonNow, type DaemonOptions } from "./context.ts";
 import { resolveHost } from "./dns.ts";
+import { startHooks } from "./hook_events.ts";
 import { applyActions, ensureRules, flushFirewall, queueFor, reconcileTables } from "./enforce.ts";
 import {
   banByHand,
@@ -31,6 +34,7 @@ import {
 } from "./handlers.ts";
 import { expireAndPrune, readLogs } from "./ingest.ts";
 import { buildJails, hasGlobs, openTails, restoreState } from "./jails.ts";
+import { writeMetrics, writeMetricsIfDue } from "./metrics.ts";
 import { persist, writesWaiting } from "./persist.ts";
 
 /** The running daemon; also the control socket's handler. */
@@ -84,6 +88,8 @@ export class Daemon implements ControlHandler {
     persist(ctx);
     await openTails(ctx);
     await flushFirewall(ctx);
+    startHooks(ctx);
+    writeMetricsIfDue(ctx);
   }
 
   /**
@@ -100,6 +106,7 @@ export class Daemon implements ControlHandler {
       // A state write refused earlier (disk full, read-only) is retried every poll.
       if (writesWaiting(ctx)) persist(ctx);
       await flushFirewall(ctx);
+      writeMetricsIfDue(ctx);
       return result;
     });
   }
@@ -171,6 +178,9 @@ export class Daemon implements ControlHandler {
       }
       await flushFirewall(ctx);
     }
+    // Hooks of the last bans still get their time (each is killed after hook_timeout).
+    await ctx.hooks.close(ctx.config.global.hookTimeout);
+    writeMetrics(ctx);
     for (const rt of ctx.tails.values()) rt.tail.close();
     ctx.tails.clear();
     ctx.store.close();

@@ -19,6 +19,7 @@ import {
 } from "../firewall/mod.ts";
 import type { StoredBan } from "../state/mod.ts";
 import type { DaemonContext, JailRuntime, PendingChange } from "./context.ts";
+import { banHook, unbanHook } from "./hook_events.ts";
 import { recordApplied, tryWrite } from "./persist.ts";
 
 /** Longest wait, in seconds, between two tries of a failing firewall. */
@@ -65,6 +66,7 @@ export function applyActions(ctx: DaemonContext, actions: readonly BanAction[]):
         if (!a.update) jail.totalBanned++;
         queueFor(ctx, jail, { op: "add", target: a.ban.target });
       }
+      banHook(ctx, a.ban, a.update ?? false);
     } else if (a.kind === "unban") {
       const jail = ctx.jails.get(a.jail);
       ctx.logger.info("unban", {
@@ -76,6 +78,7 @@ export function applyActions(ctx: DaemonContext, actions: readonly BanAction[]):
         jail.totalUnbanned++;
         queueFor(ctx, jail, { op: "delete", target: a.target });
       }
+      unbanHook(ctx, a.jail, a.target);
     } else {
       ctx.logger.warn("ban_refused", { jail: a.jail, addr: a.addr, reason: a.reason });
     }
@@ -199,6 +202,7 @@ function stillBanned(
 
 /** Logs a firewall failure and doubles the backoff (1 s up to {@link MAX_BACKOFF}). */
 function firewallFailed(ctx: DaemonContext, error: unknown, during: string): void {
+  ctx.firewallErrors++;
   ctx.backoff = Math.min(MAX_BACKOFF, ctx.backoff === 0 ? 1 : ctx.backoff * 2);
   ctx.backoffUntil = ctx.options.now() + ctx.backoff;
   const e = error as {

@@ -54,6 +54,7 @@ export async function readLogs(ctx: DaemonContext): Promise<{ lines: number; beh
     const batches = await rt.tail.poll();
     for (const batch of batches) lines += await ingestBatch(ctx, { path, rt, batch });
     if (batches.length > 0) rt.lastRead = ctx.options.now();
+    if (!rt.tail.behind) rt.caughtUpAt = ctx.options.now();
     behind ||= rt.tail.behind;
   }
   return { lines, behind };
@@ -74,6 +75,7 @@ export async function ingestBatch(
   // Read once per batch, not per line and jail (3M clock reads in a 1M-line catch-up, 7% of
   // it): a batch is handled within milliseconds, and the clock only resolves dates here.
   const wall = ctx.options.now();
+  let judged = 0;
   for (const line of batch.lines) {
     const text = line.text;
     // A cut line lost the text the filters anchor on at its end: never match it.
@@ -90,6 +92,7 @@ export async function ingestBatch(
     if (text.includes(TURNED_OVER) && /newsyslog\[\d+\]: logfile turned over/.test(text)) {
       continue;
     }
+    judged++;
     for (const jail of rt.jails) {
       // The wall clock resolves year-less dates; the replay clock only orders events.
       const v = judgeLine(jail, text, wall);
@@ -101,7 +104,11 @@ export async function ingestBatch(
           actions.push(...expired);
         }
       }
-      if (v.kind !== "matched") continue;
+      if (v.kind !== "matched") {
+        if (v.kind === "ignored") jail.ignored++;
+        continue;
+      }
+      jail.failures++;
       if (!replay && v.time > wall + SKEW_WARN && !rt.warnedSkew) {
         rt.warnedSkew = true;
         ctx.logger.warn("clock_skew", {
@@ -111,6 +118,7 @@ export async function ingestBatch(
         });
       }
       const addrs = v.addr ? [v.addr] : jail.config.usedns ? await resolveCached(ctx, v.host) : [];
+      const ignoredBefore = ctx.state.counters.ignored;
       for (const addr of addrs) {
         const acts = recordFailure(ctx.state, jail.policy, {
           addr,
@@ -125,8 +133,11 @@ export async function ingestBatch(
         applyActions(ctx, acts);
         actions.push(...acts);
       }
+      // ignoreip / ignoreself refused it (counted by decide/ for every jail together).
+      if (ctx.state.counters.ignored !== ignoredBefore) jail.ignored++;
     }
   }
+  for (const jail of rt.jails) jail.lines += judged;
   persist(ctx, { position: batch.position, actions });
   ctx.positions.set(path, batch.position);
   return batch.lines.length;

@@ -46,6 +46,9 @@ export function buildJails(ctx: DaemonContext, config: Config): void {
       paths: new Set(),
       totalBanned: previous?.totalBanned ?? 0,
       totalUnbanned: previous?.totalUnbanned ?? 0,
+      lines: previous?.lines ?? 0,
+      failures: previous?.failures ?? 0,
+      ignored: previous?.ignored ?? 0,
     });
   }
 }

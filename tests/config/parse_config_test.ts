@@ -59,6 +59,9 @@ Deno.test("parseConfig() applies every default of [global] and of a jail", () =>
     timezone: undefined,
     unbanOnStop: false,
     firewallTimeout: 10,
+    hookTimeout: 10,
+    metricsFile: undefined,
+    metricsInterval: 15,
   });
   assertEquals(config.jails.length, 1);
   const x = jail(config, "x");
@@ -92,6 +95,8 @@ Deno.test("parseConfig() applies every default of [global] and of a jail", () =>
     protocol: "tcp",
     ruleNumber: undefined,
     manageRule: false,
+    onBan: undefined,
+    onUnban: undefined,
   });
 });
 
@@ -571,4 +576,83 @@ Deno.test("parseConfig() parses jails.toml with every commented option uncomment
   assertEquals(postfix.ruleNumber, 1000);
   assertEquals(postfix.banTimeIncrement.multipliers, [1, 2, 4, 8, 16, 32, 64]);
   assertEquals(config.global.ignoreIp.length, 3);
+});
+
+Deno.test("parseConfig() reads hooks and metrics keys, a jail's on_ban winning over [defaults]", () => {
+  const config = parseConfig(
+    `[global]
+hook_timeout = "3s"
+metrics_file = "/var/tmp/node_exporter/banwatch.prom"
+metrics_interval = "1m"
+
+[defaults]
+on_ban = ["/usr/local/libexec/banwatch/mail-root", "ban", "{jail}", "{addr}"]
+on_unban = ["/bin/echo", "unban {addr} after {bantime}s on {hostname} at {time}"]
+
+[jail.x]
+enabled = true
+logpath = "/l"
+failregex = ${FAIL}
+on_ban = ["/bin/logger", "-t", "banwatch", "{jail}: {addr} ({failures} failures, ban {count})"]
+
+[jail.y]
+enabled = true
+logpath = "/l"
+failregex = ${FAIL}
+`,
+    { file: "hooks.toml" },
+  );
+  assertEquals(config.global.hookTimeout, 3);
+  assertEquals(config.global.metricsFile, "/var/tmp/node_exporter/banwatch.prom");
+  assertEquals(config.global.metricsInterval, 60);
+  assertEquals(jail(config, "x").onBan, [
+    "/bin/logger",
+    "-t",
+    "banwatch",
+    "{jail}: {addr} ({failures} failures, ban {count})",
+  ]);
+  assertEquals(jail(config, "y").onBan, [
+    "/usr/local/libexec/banwatch/mail-root",
+    "ban",
+    "{jail}",
+    "{addr}",
+  ]);
+  assertEquals(jail(config, "x").onUnban, jail(config, "y").onUnban);
+});
+
+Deno.test("parseConfig() reports bad hooks and metrics keys with file:line:col", () => {
+  const text = `[global]
+metrics_file = "banwatch.prom"
+metrics_interval = "0s"
+hook_timeout = "never"
+
+[jail.x]
+enabled = true
+logpath = "/l"
+failregex = ${FAIL}
+on_ban = ["mail-root", "{addr}"]
+on_unban = ["/bin/echo", "{address}"]
+
+[jail.y]
+enabled = true
+logpath = "/l"
+failregex = ${FAIL}
+on_ban = "/bin/echo {addr}"
+on_unban = []
+`;
+  const err = assertThrows(() => parseConfig(text, { file: "bad.toml" }));
+  assertOk(err instanceof ConfigError);
+  const lines = err.message.split("\n");
+  const expect = [
+    "bad.toml:2:16: global.metrics_file:",
+    "bad.toml:3:20: global.metrics_interval:",
+    "bad.toml:4:16: global.hook_timeout:",
+    'bad.toml:10:11: jail.x.on_ban[0]: "mail-root" is not an absolute path',
+    "bad.toml:11:26: jail.x.on_unban[1]: unknown placeholder {address}; expected one of {jail}, {addr},",
+    'bad.toml:17:10: jail.y.on_ban: "/bin/echo {addr}" is not a list;',
+    "bad.toml:18:12: jail.y.on_unban: [] is empty",
+  ];
+  for (const start of expect) {
+    assertOk(lines.some((l) => l.startsWith(start)), `${start}\n${err.message}`);
+  }
 });
