@@ -7,7 +7,13 @@
  */
 import { assertEquals, assertMatch, assertOk } from "../_assert.ts";
 import { ROOT } from "../_helpers.ts";
-import { append, eventually, saslFailure, startDaemon, withDaemonFixture } from "./_daemon.ts";
+import {
+  append,
+  saslFailure,
+  startDaemon,
+  waitUntil as eventually,
+  withDaemonFixture,
+} from "../../scripts/daemon_harness.ts";
 
 const MAIL_ROOT = `${ROOT}scripts/hooks/mail-root`;
 
