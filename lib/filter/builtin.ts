@@ -62,12 +62,26 @@ const DOVECOT_DRIVER = String
   .raw`(?:passwd-file|passwd|shadow|bsdauth|sql|ldap|pam|checkpassword|vpopmail|static|lua|oauth2|imap)`;
 /** The auth process prefix (2.0-2.3): `auth: `, `auth-worker(PID): `, 2.3's `conn …` relay. */
 const DOVECOT_AUTH =
-  String.raw`(?:dovecot: )?auth(?:-worker)?(?:\((?:\d{1,10}|default)\))?: (?:Info: )?` +
+  // one group: `auth` alone would be the literal the prefilter looks for (every SASL line)
+  String.raw`(?:(?:dovecot: )?auth(?:-worker)?(?:\((?:\d{1,10}|default)\))?: (?:Info: )?` +
   String
-    .raw`(?:conn unix:auth-worker \((?:pid=\d{1,10},)?uid=\d{1,10}\): auth-worker<\d{1,10}>: )?`;
+    .raw`(?:conn unix:auth-worker \((?:pid=\d{1,10},)?uid=\d{1,10}\): auth-worker<\d{1,10}>: )?)`;
 /** What a passdb logs for a wrong user or password. */
 const DOVECOT_FAILED = String
   .raw`(?:[Pp]assword mismatch|[Uu]nknown user|[Ii]nvalid credentials)(?: \(for LDAP bind\))?`;
+
+/** A login process's summary line, up to its status (2.2-2.4; reasons may hold parentheses). */
+const DOVECOT_LOGIN = DOVECOT +
+  String.raw`(?:imap|pop3|submission|managesieve|sieve)-login: (?:Info: )?` +
+  String
+    .raw`(?:Aborted login|Disconnected|Login aborted|Remote closed connection|Client has quit the connection)` +
+  String.raw`(?:: [^()\t]{1,200}(?:\([^()\t]{0,80}\)[^()\t]{0,80}){0,3})?`;
+/** After the status: user, method, rip, lip and the comma-free items dovecot ends with. */
+const DOVECOT_LOGIN_END = String.raw`(?: \([\w ]{1,40}\))?: ` +
+  String
+    .raw`(?:user=<${USER}>, )?(?:method=[\w-]{1,32}, )?rip=<HOST>(?:, lip=[0-9A-Fa-f:.]{2,45})?` +
+  String
+    .raw`(?:, (?:TLS|secured|mpid=\d{1,10}|session=<[\w+/=-]{1,64}>|TLS handshaking: [^,]{0,200}|TLS: [^,]{0,200}|TLSv[\d.]{1,4} with cipher [^,]{0,200})){0,8}$`;
 
 const DOVECOT_FILTER: FilterSpec = {
   name: "dovecot",
@@ -80,17 +94,12 @@ const DOVECOT_FILTER: FilterSpec = {
     // pattern is anchored on what dovecot writes after the real rip (`, lip=ADDR` when there is
     // one and a fixed set of comma-free items up to the end of the line, none of them `rip=`),
     // so only the last rip can match.
-    DOVECOT +
-    String.raw`(?:imap|pop3|submission|managesieve|sieve)-login: (?:Info: )?` +
+    DOVECOT_LOGIN + String.raw` \(auth failed, \d+ attempts(?: in \d+ secs)?\)` + DOVECOT_LOGIN_END,
+    // The same for a login refused before the password was checked (fail2ban counts it).
+    DOVECOT_LOGIN +
     String
-      .raw`(?:Aborted login|Disconnected|Login aborted|Remote closed connection|Client has quit the connection)` +
-    String.raw`(?:: [^()\t]{1,200}(?:\([^()\t]{0,80}\)[^()\t]{0,80}){0,3})? ` +
-    String
-      .raw`\((?:auth failed, \d+ attempts(?: in \d+ secs)?|tried to use (?:disabled|disallowed) [\w-]{1,32} auth|proxy dest auth failed)\)(?: \([\w ]{1,40}\))?: ` +
-    String
-      .raw`(?:user=<${USER}>, )?(?:method=[\w-]{1,32}, )?rip=<HOST>(?:, lip=[0-9A-Fa-f:.]{2,45})?` +
-    String
-      .raw`(?:, (?:TLS|secured|mpid=\d{1,10}|session=<[\w+/=-]{1,64}>|TLS handshaking: [^,]{0,200}|TLS: [^,]{0,200}|TLSv[\d.]{1,4} with cipher [^,]{0,200})){0,8}$`,
+      .raw` \((?:tried to use (?:disabled|disallowed) [\w-]{1,32} auth|proxy dest auth failed)\)` +
+    DOVECOT_LOGIN_END,
     // Auth process (auth_verbose = yes): passdb(user,rip[,<session>]): … — the user comes
     // first, so the line is anchored at its end (hashed given password at most).
     DOVECOT + DOVECOT_AUTH +
@@ -177,7 +186,7 @@ const SSHD_FILTER: FilterSpec = {
     String
       .raw`Failed (?:password|publickey|keyboard-interactive/pam|keyboard-interactive|none|hostbased|gssapi-with-mic) for (?:invalid user )?<F-USER>[^\t:]*</F-USER> from <HOST>$`,
     LEAD + syslogHeader(SSHD) + SSHD_PREF +
-    String.raw`[Ii](?:nvalid|llegal) user ${USER} from <HOST>(?: port \d{1,5})?(?: \[preauth\])?$`,
+    String.raw`[Ii]nvalid user ${USER} from <HOST>(?: port \d{1,5})?(?: \[preauth\])?$`,
     LEAD + syslogHeader(SSHD) + SSHD_PREF +
     String
       .raw`maximum authentication attempts exceeded for (?:invalid user )?${USER} from <HOST> port \d{1,5}(?: ssh2)?(?: \[preauth\])?$`,
