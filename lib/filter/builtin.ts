@@ -31,57 +31,107 @@ const SSHD = String.raw`sshd(?:-session)?`;
 const DOVECOT = String.raw`^\s*(?:${syslogHeader(String.raw`dovecot`)})?`;
 /** A user name as dovecot and OpenSSH log it: anything but TAB (they encode TAB). */
 const USER = String.raw`<F-USER>[^\t]*</F-USER>`;
+/** A user name with no parenthesis, where attacker text also follows the address. */
+const USER_NO_PAREN = String.raw`<F-USER>[^\t()]*</F-USER>`;
 
 const POSTFIX_SASL: FilterSpec = {
   name: "postfix-sasl",
-  description: "postfix smtpd SASL authentication failures (LOGIN, PLAIN, CRAM-MD5, DIGEST-MD5…)",
+  description:
+    "postfix smtpd SASL authentication failures (LOGIN, PLAIN, CRAM-MD5, DIGEST-MD5…), with or without smtpd_client_port_logging's `:port`; not counted, as in fail2ban's postfix[mode=auth]: `Connection lost to authentication server` and `Invalid authentication mechanism` (no credentials were checked)",
   example:
     "Jan 20 08:53:48 mx postfix/smtpd[7395]: warning: unknown[203.0.113.9]: SASL LOGIN authentication failed: authentication failure, sasl_username=bob@example.com",
   failregex: [
     // `name[addr]` right after `warning: `: postfix writes it (name is a validated hostname or
-    // "unknown"); the sasl_username comes after it.
-    LEAD + syslogHeader(POSTFIX_SMTPD) +
-    String.raw`warning: [^\[\]\s]+\[<HOST>\]: SASL [\w-]{1,32} authentication failed:`,
-  ],
-  ignoreregex: [
-    // fail2ban does not count these either: the auth server went away, not the client.
+    // "unknown"), then `:port` with smtpd_client_port_logging = yes; the sasl_username comes
+    // after it.
     LEAD + syslogHeader(POSTFIX_SMTPD) +
     String
-      .raw`warning: [^\[\]\s]+\[[^\[\]\s]+\]: SASL [\w-]{1,32} authentication failed: Connection lost to authentication server(?:$|, sasl_username=)`,
+      .raw`warning: [^\[\]\s]+\[<HOST>\](?::\d{1,5})?: SASL [\w-]{1,32} authentication failed:`,
+  ],
+  ignoreregex: [
+    // fail2ban's postfix[mode=auth] does not count these either: no credentials were checked
+    // (the auth server went away, or the client named a mechanism the server does not offer).
+    // One regex each: each is tried only on lines holding its own long literal.
+    LEAD + syslogHeader(POSTFIX_SMTPD) +
+    String
+      .raw`warning: [^\[\]\s]+\[[^\[\]\s]+\](?::\d{1,5})?: SASL [\w-]{1,32} authentication failed: Connection lost to authentication server(?:$|, sasl_username=)`,
+    LEAD + syslogHeader(POSTFIX_SMTPD) +
+    String
+      .raw`warning: [^\[\]\s]+\[[^\[\]\s]+\](?::\d{1,5})?: SASL [\w-]{1,32} authentication failed: Invalid authentication mechanism(?:$|, sasl_username=)`,
   ],
 };
+
+/** dovecot's passdb and userdb drivers, as they prefix auth process messages. */
+const DOVECOT_DRIVER = String
+  .raw`(?:passwd-file|passwd|shadow|bsdauth|sql|ldap|pam|checkpassword|vpopmail|static|lua|oauth2|imap)`;
+/** The auth process prefix (2.0-2.3): `auth: `, `auth-worker(PID): `, 2.3's `conn …` relay. */
+const DOVECOT_AUTH =
+  // One group, as the other long runs of literal text in dovecot's auth patterns: the prefilter
+  // then looks for `): ` (and `-login: `, `,sasl:`) only, as few scans per line as before.
+  String.raw`(?:(?:dovecot: )?auth(?:-worker)?(?:\((?:\d{1,10}|default)\))?: (?:Info: )?` +
+  String
+    .raw`(?:conn unix:auth-worker \((?:pid=\d{1,10},)?uid=\d{1,10}\): auth-worker<\d{1,10}>: )?)`;
+/** What a passdb logs for a wrong user or password. */
+const DOVECOT_FAILED = String
+  .raw`(?:[Pp]assword mismatch|[Uu]nknown user|[Ii]nvalid credentials)(?: \(for LDAP bind\))?`;
+
+/** A login process's summary line, up to its status (2.2-2.4; reasons may hold parentheses). */
+const DOVECOT_LOGIN = DOVECOT +
+  String.raw`(?:imap|pop3|submission|managesieve|sieve)-login: (?:Info: )?` +
+  String
+    .raw`(?:Aborted login|Disconnected|Login aborted|Remote closed connection|Client has quit the connection)` +
+  String.raw`(?:: [^()\t]{1,200}(?:\([^()\t]{0,80}\)[^()\t]{0,80}){0,3})?`;
+/** After the status: user, method, rip, lip and the comma-free items dovecot ends with. */
+const DOVECOT_LOGIN_END = String.raw`(?: \([\w ]{1,40}\))?: ` +
+  String
+    .raw`(?:user=<${USER}>, )?(?:method=[\w-]{1,32}, )?rip=<HOST>(?:, lip=[0-9A-Fa-f:.]{2,45})?` +
+  String
+    .raw`(?:, (?:TLS|secured|mpid=\d{1,10}|session=<[\w+/=-]{1,64}>|TLS handshaking: [^,]{0,200}|TLS: [^,]{0,200}|TLSv[\d.]{1,4} with cipher [^,]{0,200})){0,8}$`;
 
 const DOVECOT_FILTER: FilterSpec = {
   name: "dovecot",
   description:
-    "dovecot imap/pop3/submission/managesieve login failures (2.2, 2.3, 2.4) and auth process password mismatches",
+    "dovecot imap/pop3/submission/managesieve login failures (2.2, 2.3, 2.4: `auth failed, N attempts`, `tried to use disallowed plaintext auth`, `proxy dest auth failed`) and auth process failures (auth_verbose: passdb `Password mismatch`, `unknown user`, `invalid credentials`, PAM); counted as fail2ban counts them: the login process's summary line and the auth process's line (2.2/2.3 `auth:`/`auth-worker(PID):`, 2.4 `auth(user,ADDR,sasl:…)`), not 2.4's `auth-worker(user,ADDR)<pid>…: request [N]:` echo of the same attempt; an auth line whose plaintext given password or user name holds a parenthesis is not matched (attacker text on both sides of the address: the login summary still counts the attempt)",
   example:
     "Nov 28 20:04:17 mx dovecot: imap-login: Disconnected: Connection closed (auth failed, 1 attempts in 2 secs): user=<admin>, method=PLAIN, rip=203.0.113.9, lip=192.0.2.1, session=<2h4gpVthH7d/AAAF>",
   failregex: [
     // Login processes. user=<…> is attacker text that may hold `>, method=…, rip=…`: the
-    // pattern is anchored on what dovecot writes after the real rip (`, lip=ADDR` and a fixed
-    // set of comma-free items up to the end of the line), so only the last rip can match.
-    DOVECOT +
-    String.raw`(?:imap|pop3|submission|managesieve|sieve)-login: (?:Info: )?` +
+    // pattern is anchored on what dovecot writes after the real rip (`, lip=ADDR` when there is
+    // one and a fixed set of comma-free items up to the end of the line, none of them `rip=`),
+    // so only the last rip can match.
+    DOVECOT_LOGIN + String.raw`(?: \(auth failed, \d+ attempts(?: in \d+ secs)?\))` +
+    DOVECOT_LOGIN_END,
+    // The same for a login refused before the password was checked (fail2ban counts it).
+    DOVECOT_LOGIN +
     String
-      .raw`(?:Aborted login|Disconnected|Login aborted|Remote closed connection|Client has quit the connection)` +
-    String
-      .raw`(?:: [A-Za-z][A-Za-z ]{0,80})? \(auth failed, \d+ attempts(?: in \d+ secs)?\)(?: \(auth_failed\))?: ` +
-    String.raw`(?:user=<${USER}>, )?(?:method=[\w-]{1,32}, )?rip=<HOST>, lip=[0-9A-Fa-f:.]{2,45}` +
-    String
-      .raw`(?:, (?:TLS|secured|mpid=\d{1,10}|session=<[\w+/=-]{1,64}>|TLS handshaking: [^,]{0,200}|TLS: [^,]{0,200})){0,8}$`,
+      .raw`(?: \((?:tried to use (?:disabled|disallowed) [\w-]{1,32} auth|proxy dest auth failed)\))` +
+    DOVECOT_LOGIN_END,
     // Auth process (auth_verbose = yes): passdb(user,rip[,<session>]): … — the user comes
-    // first, so the line is anchored at its end.
+    // first, so the line is anchored at its end (hashed given password at most).
+    DOVECOT + DOVECOT_AUTH +
+    String.raw`${DOVECOT_DRIVER}\(${USER},<HOST>(?:,<[\w+/=-]{1,64}>|,)?\): ` +
+    String.raw`${DOVECOT_FAILED}(?: \((?:SHA1 of )?given password: [0-9a-f]{1,64}\))?$`,
+    // The same with auth_verbose_passwords = plain: attacker text on both sides of the address.
+    // Neither the user name nor the password may hold a parenthesis: a second address written
+    // in either would need the `)` dovecot writes after the real one.
+    DOVECOT + DOVECOT_AUTH +
+    String.raw`${DOVECOT_DRIVER}\(${USER_NO_PAREN},<HOST>(?:,<[\w+/=-]{1,64}>|,)?\): ` +
+    String.raw`${DOVECOT_FAILED}(?: \(given password: [^()\t]*\))$`,
+    // dovecot 2.4: `auth(user,rip,sasl:mech)<session>: Info: driver: Password mismatch …`, the
+    // same rule for the user name and the password.
     DOVECOT +
-    String.raw`(?:auth|auth-worker\(\d+\)): (?:Info: )?` +
+    String.raw`auth\(${USER_NO_PAREN},<HOST>,sasl:[\w-]{1,32}\)(?:<[\w+/=-]{1,64}>)?: (?:Info: )?` +
+    String.raw`[a-z][\w-]{1,15}: ${DOVECOT_FAILED}(?: \((?:SHA1 of )?given password: [^()\t]*\))?$`,
+    DOVECOT + DOVECOT_AUTH +
     String
-      .raw`(?:passwd-file|passwd|shadow|bsdauth|sql|ldap|checkpassword|vpopmail|static)\(${USER},<HOST>(?:,<[\w+/=-]{1,64}>)?\): ` +
+      .raw`(?:pam\()${USER},<HOST>(?:,<[\w+/=-]{1,64}>|,)?\): (?:pam_authenticate\(\) failed: )` +
     String
-      .raw`(?:Password mismatch|unknown user|invalid credentials)(?: \((?:SHA1 of )?given password: [0-9a-f]{1,64}\))?$`,
-    DOVECOT +
-    String.raw`(?:auth|auth-worker\(\d+\)): (?:Info: )?` +
-    String.raw`pam\(${USER},<HOST>(?:,<[\w+/=-]{1,64}>)?\): pam_authenticate\(\) failed: ` +
-    String.raw`[A-Za-z][A-Za-z ]{0,100}(?:: \d{1,6} Time\(s\))?(?: \(password mismatch\?\))?$`,
+      .raw`[A-Za-z][A-Za-z ]{0,100}(?:: \d{1,6} Time\(s\))?(?: \([Pp]assword mismatch\?\))?$`,
+    // pam_unix (or another PAM module) logging for dovecot's auth process: ruser= and user= are
+    // space-free, so rhost= is the one pam wrote.
+    LEAD + syslogHeader(String.raw`(?:dovecot(?:-auth)?|auth)`) +
+    String
+      .raw`(?:pam_[a-z]{1,16}\(dovecot:auth)\): (?:authentication failure; logname=\S* uid=\d* euid=\d* tty=dovecot ruser=\S* rhost=<HOST>(?: +user=\S*)?$)`,
   ],
 };
 
@@ -121,33 +171,64 @@ const TCP_WRAPPERS: FilterSpec = {
   ],
 };
 
+/** sshd's optional message prefix: `error: `, `fatal: `, with `PAM: ` after them or alone. */
+const SSHD_PREF = String.raw`(?:(?:error|fatal): )?`;
+
 const SSHD_FILTER: FilterSpec = {
   name: "sshd",
-  description: "OpenSSH sshd (FreeBSD base and ports) authentication failures and invalid users",
+  description:
+    "OpenSSH sshd (FreeBSD base and ports) authentication failures, invalid and refused users (`ROOT LOGIN REFUSED`), PAM failures, clients reporting `Auth fail`, disallowed user changes; not counted: libwrap's `refused connect from` (the tcp-wrappers built-in), failures fail2ban infers from several lines of one connection (a summary without an address, pam_unix lines before `Accepted`), SSH-1's `ssh1: ruser` suffix, and lines whose attacker text after the address holds a space (hostbased client user/host, a changed user name)",
   example:
     "Nov 28 20:04:17 mx sshd[30171]: Failed password for invalid user admin from 203.0.113.9 port 37115 ssh2",
   failregex: [
+    // Runs of literal text some patterns wrap in `(?:…)` leave the prefilter (which looks for
+    // each pattern's longest top-level literal in every line) a literal another pattern
+    // already needs: fewer scans per line.
     // The user name comes before the address: every pattern ends on text sshd writes after
-    // the address (port, protocol, [preauth]) and the end of the line.
-    LEAD + syslogHeader(SSHD) +
+    // the address (port, protocol, key, [preauth]) and the end of the line. Variable parts
+    // after the address hold no space, so none of them can end in a second `from ADDR port`.
+    LEAD + syslogHeader(SSHD) + SSHD_PREF +
     String
-      .raw`(?:error: )?Failed (?:password|publickey|keyboard-interactive/pam|keyboard-interactive|none|hostbased|gssapi-with-mic) for (?:invalid user )?${USER} from <HOST> port \d{1,5}(?: ssh2)?(?:: [\w-]{1,32} [\w:+/=-]{1,120})?$`,
-    LEAD + syslogHeader(SSHD) +
-    String.raw`(?:error: )?[Ii]nvalid user ${USER} from <HOST>(?: port \d{1,5})?$`,
-    LEAD + syslogHeader(SSHD) +
+      .raw`Failed (?:password|publickey|keyboard-interactive/pam|keyboard-interactive|none|hostbased|gssapi-with-mic) for (?:invalid user )?${USER} from <HOST> port \d{1,5}(?: ssh\d?)?(?:: [\w-]{1,32} [\w:+/=$-]{1,120}(?:, client user "[^"\s]{0,100}", client host "[^"\s]{0,255}")?)?$`,
+    // Old sshd without ` port N`: the line ends on the address. A user name with no `:` cannot
+    // hold the real address and a `sshX: …` suffix ending in a second one.
+    LEAD + syslogHeader(SSHD) + SSHD_PREF +
     String
-      .raw`(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?${USER} from <HOST> port \d{1,5}(?: ssh2)?(?: \[preauth\])?$`,
+      .raw`Failed (?:password|publickey|keyboard-interactive/pam|keyboard-interactive|none|hostbased|gssapi-with-mic) for (?:invalid user )?<F-USER>[^\t:]*</F-USER> from <HOST>$`,
+    LEAD + syslogHeader(SSHD) + SSHD_PREF +
+    String.raw`(?:[Ii]nvalid) user ${USER} from <HOST>(?: port \d{1,5})?(?: \[preauth\])?$`,
+    LEAD + syslogHeader(SSHD) + SSHD_PREF +
+    String
+      .raw`(?:maximum a)uthentication (?:attempts exceeded for )(?:invalid user )?${USER} from <HOST> port \d{1,5}(?: ssh2)?(?: \[preauth\])?$`,
     LEAD + syslogHeader(SSHD) +
     String
       .raw`(?:Connection closed by|Disconnected from) (?:authenticating|invalid) user ${USER} <HOST> port \d{1,5}(?: \[preauth\])?$`,
-    LEAD + syslogHeader(SSHD) +
+    LEAD + syslogHeader(SSHD) + SSHD_PREF +
     String
-      .raw`(?:error: )?Disconnecting (?:authenticating|invalid) user ${USER} <HOST> port \d{1,5}: Too many authentication failures(?: \[preauth\])?$`,
-    LEAD + syslogHeader(SSHD) +
+      .raw`(?:Disconnecting )(?:authenticating|invalid) user ${USER} <HOST>(?: port )\d{1,5}(?:: Too many authentication failures)(?: \[preauth\])?$`,
+    // PAM, FreeBSD and macOS (`via` the local address).
+    LEAD + syslogHeader(SSHD) + SSHD_PREF +
     String
-      .raw`(?:error: )?PAM: [Aa]uthentication (?:error|failure) for (?:illegal user )?${USER} from <HOST>$`,
+      .raw`(?:PAM: )?[Aa]uthentication (?:error|failure|failed) for (?:illegal user )?${USER} from <HOST>(?: via [\w.:-]{1,64})?(?: \[preauth\])?$`,
+    LEAD + syslogHeader(SSHD) + SSHD_PREF +
+    String
+      .raw`(?:PAM: )?(?:User not known to the underlying a)uthentication (?:module for )(?:illegal user )?${USER} from <HOST>(?: \[preauth\])? ?$`,
     LEAD + syslogHeader(SSHD) +
     String.raw`User ${USER} from <HOST> not allowed because [\w' ]{1,80}$`,
+    // PermitRootLogin no (as some sshd builds word it): no user name.
+    LEAD + syslogHeader(SSHD) + SSHD_PREF +
+    String.raw`ROOT LOGIN REFUSED FROM <HOST>(?: port \d{1,5})?(?: \[preauth\])?$`,
+    // The client says its authentication failed (code 3, SSH2_DISCONNECT_…): the address
+    // comes first; the description after it is the client's.
+    LEAD + syslogHeader(SSHD) + SSHD_PREF +
+    String
+      .raw`Received disconnect from <HOST>(?: port \d{1,5})?: ?3: [^\t]{0,300}: Auth fail(?: \[preauth\])?$`,
+    // An invalid user switching user or service mid-authentication: attacker text on both sides
+    // of the address. The user name holds no parenthesis (it cannot swallow the real pairs) and
+    // the (user,service) pairs no space (they cannot hold a second `ADDR port N: …`).
+    LEAD + syslogHeader(SSHD) + SSHD_PREF +
+    String
+      .raw`(?:Disconnecting )(?:authenticating|invalid) user ${USER_NO_PAREN} <HOST>(?: port )\d{1,5}(?:: Change of username or service not allowed: )\([^\s()]{0,128},[\w-]{1,32}\) -> \([^\s()]{0,128},[\w-]{1,32}\)(?: \[preauth\])?$`,
   ],
 };
 

@@ -1,8 +1,12 @@
 import { assertEquals, assertOk } from "../_assert.ts";
-import { BUILTIN_FILTERS, findBuiltinFilter } from "../../lib/filter/builtin.ts";
-import { compileFilter } from "../../lib/filter/compile.ts";
-import { matchLine } from "../../lib/filter/match.ts";
-import type { CompiledFilter, LineVerdict } from "../../lib/filter/types.ts";
+import {
+  BUILTIN_FILTERS,
+  type CompiledFilter,
+  compileFilter,
+  findBuiltinFilter,
+  type LineVerdict,
+  matchLine,
+} from "../../lib/filter/mod.ts";
 
 const SAMPLES = new URL("../testdata/filters/", import.meta.url);
 /** The address every injected sample line tries to get banned. */
