@@ -25,6 +25,7 @@ import type { Batch } from "../source/mod.ts";
 import { type DaemonContext, daemonNow, type JailRuntime, type TailRuntime } from "./context.ts";
 import { resolveCached } from "./dns.ts";
 import { applyActions } from "./enforce.ts";
+import { pollTail } from "./files.ts";
 import { persist } from "./persist.ts";
 
 const TURNED_OVER = "logfile turned over";
@@ -67,7 +68,7 @@ export async function readLogs(ctx: DaemonContext): Promise<{ lines: number; beh
   let lines = 0;
   let behind = false;
   for (const [path, rt] of ctx.tails) {
-    const batches = await rt.tail.poll();
+    const batches = await pollTail(ctx, path, rt);
     for (const batch of batches) lines += await ingestBatch(ctx, { path, rt, batch });
     if (batches.length > 0) rt.lastRead = ctx.options.now();
     behind ||= rt.tail.behind;
