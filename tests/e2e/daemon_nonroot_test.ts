@@ -81,6 +81,30 @@ backend = "dry-run"
       );
       // nobody owns its work directory and the open log; root keeps the 0600 one.
       for (const p of [work, open, `${work}/jails.toml`]) await Deno.chown(p, 65534, null);
+      const asNobody = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", deno, "run"];
+      const env = { HOME: work, DENO_DIR: `${work}/.deno`, TZ: "UTC", NO_COLOR: "1" };
+      // check, as the same user, names the file it cannot read (exit 0: a warning).
+      const check = await new Deno.Command("/usr/bin/setpriv", {
+        args: [
+          ...asNobody,
+          "--quiet",
+          ...BUNDLE_RUN_FLAGS,
+          bundle,
+          "check",
+          "-c",
+          `${work}/jails.toml`,
+        ],
+        cwd: work,
+        env,
+        clearEnv: true,
+        stdin: "null",
+      }).output();
+      const dec = new TextDecoder();
+      assertEquals(check.code, 0, dec.decode(check.stderr));
+      assertEquals(
+        dec.decode(check.stderr),
+        `${work}/jails.toml:8:11: jail.secret.logpath: warning: ${secret} cannot be read by this user (uid 65534): permission denied\n`,
+      );
       const child = new Deno.Command("/usr/bin/setpriv", {
         args: [
           "--reuid=nobody",
