@@ -51,6 +51,16 @@ const POSTFIX_SASL: FilterSpec = {
   ],
 };
 
+/**
+ * The auth process refusing a user name (`auth_username_chars`): dovecot writes `?` for the
+ * user and the address BEFORE the hostile name, so the pattern ends before the name and nothing
+ * in it can yield another address. Syslog and dovecot's own log file:
+ * `auth: Info: plain(?,ADDR[,<session>]): Username character disallowed by auth_username_chars: …`
+ */
+const DOVECOT_USERNAME_CHARS = DOVECOT + String.raw`(?:auth|auth-worker\(\d+\)): (?:Info: )?` +
+  String.raw`[a-z][a-z0-9-]{0,31}\(\?,<HOST>(?:,<[\w+/=-]{1,64}>)?\): ` +
+  String.raw`Username character disallowed by auth_username_chars: `;
+
 const DOVECOT_FILTER: FilterSpec = {
   name: "dovecot",
   description:
@@ -82,6 +92,7 @@ const DOVECOT_FILTER: FilterSpec = {
     String.raw`(?:auth|auth-worker\(\d+\)): (?:Info: )?` +
     String.raw`pam\(${USER},<HOST>(?:,<[\w+/=-]{1,64}>)?\): pam_authenticate\(\) failed: ` +
     String.raw`[A-Za-z][A-Za-z ]{0,100}(?:: \d{1,6} Time\(s\))?(?: \(password mismatch\?\))?$`,
+    DOVECOT_USERNAME_CHARS,
   ],
 };
 
