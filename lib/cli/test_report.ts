@@ -24,6 +24,7 @@ import {
   prefilteredVerdict,
   quickFilter,
   SessionTracker,
+  syslogRepeatCount,
   usesSessions,
 } from "../filter/mod.ts";
 import { forEachLine } from "../source/mod.ts";
@@ -102,6 +103,15 @@ export interface FoundFailure {
   addr: IpAddress;
   /** 1-based line number. */
   number: number;
+  /** How many failures this is: more than 1 for a syslogd `last message repeated` line. */
+  count?: number;
+}
+
+/** The failure on the line before, which a syslogd repeat line multiplies. */
+interface PreviousFailure {
+  key: string;
+  addr: IpAddress | undefined;
+  time: number;
 }
 
 /** The running totals of a test run. */
@@ -130,8 +140,14 @@ export interface TestRun {
   ignoreHits: number[];
   /** Misses by class. */
   misses: Map<MissClass, MissSummary>;
-  /** Matched lines per address text. */
+  /** Failures per address text (a syslogd repeat line adds its count). */
   hosts: Map<string, number>;
+  /** syslogd `last message repeated N times` lines after a failure (counted as matched). */
+  repeatLines: number;
+  /** The failures those lines stand for (the N of each). */
+  repeatFailures: number;
+  /** The previous line's failure, while the next line may repeat it. */
+  previous: PreviousFailure | undefined;
   /** Distinct addresses not counted in `hosts` because of `maxHosts`. */
   hostsOverflow: number;
   /** Kept lines for the --print-* options. */
@@ -166,6 +182,9 @@ export function createTestRun(
     ignoreHits: (spec.ignoreregex ?? []).map(() => 0),
     misses: new Map(),
     hosts: new Map(),
+    repeatLines: 0,
+    repeatFailures: 0,
+    previous: undefined,
     hostsOverflow: 0,
     kept: { matched: [], missed: [], ignored: [] },
     failures: options.collectFailures ? [] : undefined,
@@ -234,7 +253,10 @@ export function addText(run: TestRun, text: string, now: number): void {
     const rejected = cursor.rejects(start, end);
     // The most common line, counted without slicing it: no literal, the memo knows its date
     // (a hit counts the date), and its class already has an example.
-    if (rejected && summary !== undefined && dates?.hitAt(text, start, now) !== undefined) {
+    if (
+      rejected && summary !== undefined && run.previous === undefined &&
+      dates?.hitAt(text, start, now) !== undefined
+    ) {
       run.lines++;
       run.missed++;
       summary.count++;
@@ -267,6 +289,11 @@ function countLine(
   rejected: boolean | undefined,
 ): LineVerdict {
   const number = ++run.lines;
+  if (run.previous !== undefined) {
+    const repeat = truncated ? undefined : syslogRepeatCount(text);
+    if (repeat !== undefined) return countRepeat(run, { text, now, number, repeat });
+    run.previous = undefined;
+  }
   if (truncated) {
     // Built-in filters anchor on the text the daemon writes at the end of the line; a cut
     // line has lost it, so matching it would let attacker text choose the address.
@@ -307,14 +334,43 @@ function countLine(
       }
       run.matched++;
       const key = addr ? addr.text : verdict.host;
-      const seen = run.hosts.get(key);
-      if (seen !== undefined) run.hosts.set(key, seen + 1);
-      else if (run.hosts.size < run.options.maxHosts) run.hosts.set(key, 1);
-      else run.hostsOverflow++;
+      countHost(run, key, 1);
       if (run.options.keepMatched) keep(run.kept.matched, run.options.keepLimit, number, text);
       if (run.failures && addr) run.failures.push({ time: verdict.time, addr, number });
+      run.previous = { key, addr, time: verdict.time };
       break;
     }
+  }
+  return verdict;
+}
+
+function countHost(run: TestRun, key: string, n: number): void {
+  const seen = run.hosts.get(key);
+  if (seen !== undefined) run.hosts.set(key, seen + n);
+  else if (run.hosts.size < run.options.maxHosts) run.hosts.set(key, n);
+  else run.hostsOverflow++;
+}
+
+/**
+ * A syslogd `last message repeated N times` line right after a failure: a matched line that
+ * stands for N more failures of the same address, at the repeat line's own time.
+ */
+function countRepeat(
+  run: TestRun,
+  line: { text: string; now: number; number: number; repeat: number },
+): LineVerdict {
+  const previous = run.previous!;
+  const { number, repeat } = line;
+  const text = ownCopy(line.text);
+  const verdict = matchLine(run.filter, text, line.now);
+  const time = verdict.time ?? previous.time;
+  run.matched++;
+  run.repeatLines++;
+  run.repeatFailures += repeat;
+  countHost(run, previous.key, repeat);
+  if (run.options.keepMatched) keep(run.kept.matched, run.options.keepLimit, number, text);
+  if (run.failures && previous.addr) {
+    run.failures.push({ time, addr: previous.addr, number, count: repeat });
   }
   return verdict;
 }
@@ -338,8 +394,10 @@ export interface TestReportJson {
   ignored: number;
   /** Lines longer than the line limit, cut. */
   truncated: number;
-  /** Address -> matched lines. */
+  /** Address -> failures (a syslogd repeat line adds its count). */
   hosts: Record<string, number>;
+  /** syslogd `last message repeated N times` lines after a failure, and their failures. */
+  repeated: { lines: number; failures: number };
   /** Miss class -> count and first example. */
   missReasons: Record<string, { count: number; example: string; line: number }>;
   /** Hits per failregex. */
@@ -367,6 +425,7 @@ export function reportJson(run: TestRun): TestReportJson {
     ignored: run.ignored,
     truncated: run.truncated,
     hosts: Object.fromEntries(run.hosts),
+    repeated: { lines: run.repeatLines, failures: run.repeatFailures },
     missReasons,
     failregex: spec.failregex.map((regex, i) => ({ regex, hits: run.regexHits[i] ?? 0 })),
     ignoreregex: (spec.ignoreregex ?? []).map((regex, i) => ({
@@ -449,6 +508,12 @@ export function formatReport(
       run.lines - run.matched - run.ignored
     } missed`,
   );
+  if (run.repeatLines > 0) {
+    out.push(
+      `Repeats: ${run.repeatLines} syslogd "last message repeated" line(s) after a failure, ` +
+        `counted as ${run.repeatFailures} more failure(s)`,
+    );
+  }
   out.push(`[processed in ${options.seconds.toFixed(2)} sec]`, "");
 
   const classes = MISS_CLASSES.filter(([cls]) => run.misses.has(cls));
@@ -472,7 +537,7 @@ export function formatReport(
   if (run.hosts.size > 0) {
     const top = [...run.hosts].sort((a, b) => b[1] - a[1]).slice(0, 10);
     out.push(`Addresses: ${run.hosts.size + run.hostsOverflow} distinct`);
-    out.push("|- [# of lines] address (top 10)");
+    out.push("|- [# of failures] address (top 10)");
     for (const [host, n] of top) out.push(`|  [${n}] ${host}`);
     out.push("`-", "");
   }

@@ -8,3 +8,5 @@ export type { BackendKind, Config, GlobalConfig, JailConfig } from "./schema.ts"
 export { parseConfig } from "./parse_config.ts";
 export { parseFilterFile } from "./filter_file.ts";
 export { loadConfig } from "./load.ts";
+export { indexPositions, pathId } from "./positions.ts";
+export type { Path, PosIndex } from "./positions.ts";

@@ -10,6 +10,7 @@ export type {
   ControlHandler,
   ControlRequest,
   ControlResponse,
+  FileState,
   JailFileStatus,
   JailStatus,
   StatusReport,

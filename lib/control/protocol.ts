@@ -78,6 +78,13 @@ export interface ControlFailure {
 /** Any response. */
 export type ControlResponse = ControlSuccess | ControlFailure;
 
+/**
+ * A followed file's state: `ok` (open), `missing` (no file at the path yet), `unreadable`
+ * (it exists but cannot be read: permissions, a directory, I/O errors; retried every poll),
+ * `waiting` (a logpath glob that matches no file yet; `path` is the glob).
+ */
+export type FileState = "ok" | "missing" | "unreadable" | "waiting";
+
 /** One log file a jail follows. */
 export interface JailFileStatus {
   /** The file's path. */
@@ -86,6 +93,10 @@ export interface JailFileStatus {
   offset: number;
   /** When the file was last read (epoch s), undefined when never. */
   lastRead: number | undefined;
+  /** The file's state (set by a running daemon; absent in an offline report). */
+  state?: FileState;
+  /** Why it is unreadable (with state `unreadable`). */
+  error?: string;
 }
 
 /** What `status` reports for one jail. */

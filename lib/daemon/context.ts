@@ -99,6 +99,8 @@ export interface TailRuntime {
   warnedSkew?: boolean;
   /** A cut line was reported for this file (once per file). */
   warnedTruncated?: boolean;
+  /** Why the file cannot be read now (tail closed, opened again every poll); see files.ts. */
+  error?: string | undefined;
 }
 
 /** A firewall change waiting to be applied, with the jail and backend it belongs to. */

@@ -20,6 +20,7 @@ import type { Config } from "../config/mod.ts";
 import type { BannedEntry, JailFileStatus, JailStatus, StatusReport } from "../control/mod.ts";
 import { type DaemonContext, daemonNow, errorText } from "./context.ts";
 import { applyActions, flushFirewall, pendingFor, queueChange } from "./enforce.ts";
+import { fileState, waitingGlobs } from "./files.ts";
 import { buildJails, openTails } from "./jails.ts";
 import { persist, tryWrite } from "./persist.ts";
 
@@ -51,7 +52,9 @@ export function statusReport(ctx: DaemonContext, jail?: string): StatusReport {
       path,
       offset: ctx.tails.get(path)?.tail.position?.offset ?? ctx.positions.get(path)?.offset ?? 0,
       lastRead: ctx.tails.get(path)?.lastRead,
+      ...fileState(ctx.tails.get(path)),
     }));
+    files.push(...waitingGlobs(rt));
     jails.push({
       name: rt.config.name,
       enabled: true,

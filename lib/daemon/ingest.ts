@@ -14,11 +14,18 @@ import {
   pruneWindows,
   recordFailure,
 } from "../decide/mod.ts";
-import { type LineVerdict, matchLine, prefilteredVerdict } from "../filter/mod.ts";
+import type { IpAddress } from "../core/mod.ts";
+import {
+  type LineVerdict,
+  matchLine,
+  prefilteredVerdict,
+  syslogRepeatCount,
+} from "../filter/mod.ts";
 import type { Batch } from "../source/mod.ts";
 import { type DaemonContext, daemonNow, type JailRuntime, type TailRuntime } from "./context.ts";
 import { resolveCached } from "./dns.ts";
 import { applyActions } from "./enforce.ts";
+import { pollTail } from "./files.ts";
 import { persist } from "./persist.ts";
 
 const TURNED_OVER = "logfile turned over";
@@ -28,6 +35,16 @@ const SKEW_WARN = 60;
 const PRUNE_EVERY = 60;
 /** Longest line text kept with a ban (the rest is cut). */
 const MAX_BAN_LINE = 1000;
+
+/** A failure on the line before, per jail: what a syslogd repeat line multiplies. */
+interface PreviousFailure {
+  addrs: IpAddress[];
+  time: number;
+  line: string;
+}
+
+/** Per file: the jails whose failure the previous line was (empty when it was none). */
+const previousFailures = new WeakMap<TailRuntime, Map<JailRuntime, PreviousFailure>>();
 
 /**
  * matchLine()'s verdict on a line, resolved by the jail's sessions; a line that lacks every
@@ -51,7 +68,7 @@ export async function readLogs(ctx: DaemonContext): Promise<{ lines: number; beh
   let lines = 0;
   let behind = false;
   for (const [path, rt] of ctx.tails) {
-    const batches = await rt.tail.poll();
+    const batches = await pollTail(ctx, path, rt);
     for (const batch of batches) lines += await ingestBatch(ctx, { path, rt, batch });
     if (batches.length > 0) rt.lastRead = ctx.options.now();
     if (!rt.tail.behind) rt.caughtUpAt = ctx.options.now();
@@ -76,8 +93,22 @@ export async function ingestBatch(
   // it): a batch is handled within milliseconds, and the clock only resolves dates here.
   const wall = ctx.options.now();
   let judged = 0;
+  let previous = previousFailures.get(rt) ?? new Map<JailRuntime, PreviousFailure>();
   for (const line of batch.lines) {
     const text = line.text;
+    // syslogd's `last message repeated N times` after a failure: N more of the same failure.
+    const repeat = previous.size > 0 && !line.truncated ? syslogRepeatCount(text) : undefined;
+    if (repeat !== undefined) {
+      for (const [jail, prev] of previous) {
+        const time = matchLine(jail.filter, text, wall).time ?? prev.time;
+        for (const addr of prev.addrs) {
+          actions.push(...recordRepeats(ctx, { jail, addr, time, line: prev.line, repeat }));
+        }
+      }
+      continue;
+    }
+    const current = new Map<JailRuntime, PreviousFailure>();
+    previous = current;
     // A cut line lost the text the filters anchor on at its end: never match it.
     if (line.truncated) {
       if (!rt.warnedTruncated) {
@@ -119,11 +150,13 @@ export async function ingestBatch(
       }
       const addrs = v.addr ? [v.addr] : jail.config.usedns ? await resolveCached(ctx, v.host) : [];
       const ignoredBefore = ctx.state.counters.ignored;
+      const kept = text.length > MAX_BAN_LINE ? `${text.slice(0, MAX_BAN_LINE)}…` : text;
+      if (addrs.length > 0) current.set(jail, { addrs, time: v.time, line: kept });
       for (const addr of addrs) {
         const acts = recordFailure(ctx.state, jail.policy, {
           addr,
           time: v.time,
-          line: text.length > MAX_BAN_LINE ? `${text.slice(0, MAX_BAN_LINE)}…` : text,
+          line: kept,
         }, {
           // A replay judges each failure at its own time, as if it were read live.
           now: replay ? v.time : daemonNow(ctx),
@@ -138,9 +171,35 @@ export async function ingestBatch(
     }
   }
   for (const jail of rt.jails) jail.lines += judged;
+  previousFailures.set(rt, previous);
   persist(ctx, { position: batch.position, actions });
   ctx.positions.set(path, batch.position);
   return batch.lines.length;
+}
+
+/**
+ * Records the `repeat` failures a syslogd repeat line stands for, at the repeat line's time,
+ * stopping once they banned the address (more would only extend nothing).
+ * @returns the actions they produced (already applied)
+ */
+function recordRepeats(
+  ctx: DaemonContext,
+  input: { jail: JailRuntime; addr: IpAddress; time: number; line: string; repeat: number },
+): BanAction[] {
+  const { jail, addr, time, line } = input;
+  const replay = ctx.options.replay ?? false;
+  const out: BanAction[] = [];
+  for (let i = 0; i < input.repeat; i++) {
+    const acts = recordFailure(ctx.state, jail.policy, { addr, time, line }, {
+      now: replay ? time : daemonNow(ctx),
+      ignore: jail.checks.ignore,
+      ignorePrefix: jail.checks.ignorePrefix,
+    });
+    applyActions(ctx, acts);
+    out.push(...acts);
+    if (acts.some((a) => a.kind !== "unban")) break;
+  }
+  return out;
 }
 
 /**

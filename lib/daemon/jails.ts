@@ -15,10 +15,11 @@ import {
 } from "../decide/mod.ts";
 import type { Config } from "../config/mod.ts";
 import { compileFilter, quickFilter, SessionTracker, usesSessions } from "../filter/mod.ts";
-import { expandLogPaths, LogTail } from "../source/mod.ts";
+import { expandLogPaths } from "../source/mod.ts";
 import type { StoredBan } from "../state/mod.ts";
 import type { DaemonContext, JailRuntime } from "./context.ts";
 import { backendFor, queueChange, queueFor } from "./enforce.ts";
+import { openTail } from "./files.ts";
 import { tryWrite } from "./persist.ts";
 
 /**
@@ -139,9 +140,7 @@ export async function openTails(ctx: DaemonContext): Promise<void> {
       existing.jails = jails;
       continue;
     }
-    const tail = new LogTail(path, { logger: ctx.logger });
-    await tail.open(ctx.positions.get(path));
-    ctx.tails.set(path, { tail, jails, lastRead: undefined });
+    ctx.tails.set(path, await openTail(ctx, path, jails));
   }
 }
 

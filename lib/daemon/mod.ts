@@ -8,3 +8,5 @@ export type { BackendFactory, DaemonOptions, Resolver } from "./context.ts";
 export { compactHeap, createCompactionPolicy } from "./heap.ts";
 export { runDaemonLoop } from "./loop.ts";
 export type { DaemonLoopOptions } from "./loop.ts";
+export { LOCK_FILE, lockStateDir } from "./lock.ts";
+export type { StateDirLock } from "./lock.ts";

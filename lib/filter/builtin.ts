@@ -88,6 +88,16 @@ const DOVECOT_LOGIN_END = String.raw`(?: \([\w ]{1,40}\))?: ` +
   String
     .raw`(?:, (?:TLS|secured|mpid=\d{1,10}|session=<[\w+/=-]{1,64}>|TLS handshaking: [^,]{0,200}|TLS: [^,]{0,200}|TLSv[\d.]{1,4} with cipher [^,]{0,200})){0,8}$`;
 
+/**
+ * The auth process refusing a user name (`auth_username_chars`): dovecot writes `?` for the
+ * user and the address BEFORE the hostile name, so the pattern ends before the name and nothing
+ * in it can yield another address. Syslog and dovecot's own log file:
+ * `auth: Info: plain(?,ADDR[,<session>]): Username character disallowed by auth_username_chars: …`
+ */
+const DOVECOT_USERNAME_CHARS = DOVECOT + String.raw`(?:auth|auth-worker\(\d+\)): (?:Info: )?` +
+  String.raw`[a-z][a-z0-9-]{0,31}\(\?,<HOST>(?:,<[\w+/=-]{1,64}>)?\): ` +
+  String.raw`Username character disallowed by auth_username_chars: `;
+
 const DOVECOT_FILTER: FilterSpec = {
   name: "dovecot",
   description:
@@ -132,6 +142,7 @@ const DOVECOT_FILTER: FilterSpec = {
     LEAD + syslogHeader(String.raw`(?:dovecot(?:-auth)?|auth)`) +
     String
       .raw`(?:pam_[a-z]{1,16}\(dovecot:auth)\): (?:authentication failure; logname=\S* uid=\d* euid=\d* tty=dovecot ruser=\S* rhost=<HOST>(?: +user=\S*)?$)`,
+    DOVECOT_USERNAME_CHARS,
   ],
 };
 

@@ -15,3 +15,4 @@ export { lintFilter } from "./lint.ts";
 export { literalCursor, prefilteredVerdict, quickFilter } from "./prefilter.ts";
 export type { LinePrefilter, QuickFilter } from "./prefilter.ts";
 export { createLineJudge, SessionTracker, usesSessions } from "./sessions.ts";
+export { MAX_REPEAT, syslogRepeatCount } from "./repeat.ts";

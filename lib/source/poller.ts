@@ -246,6 +246,11 @@ export class LogTail {
     return this.#behind;
   }
 
+  /** True while a file is open (false while the path is missing and waited for). */
+  get hasFile(): boolean {
+    return this.#gens.length > 0;
+  }
+
   /**
    * The position after the last complete line returned (in the oldest generation not finished),
    * or undefined while no file is open.

@@ -175,3 +175,56 @@ Deno.test("banwatch test correlates the lines of one connection (<F-MLFID>)", as
   assertEquals(j.hosts, { "198.51.100.7": 1, "198.51.100.8": 1, "198.51.100.9": 1 });
   assertEquals([j.matched, j.missed], [3, 4]);
 });
+
+const REPEAT_LOG = `${ROOT}tests/testdata/syslog/repeat.maillog`;
+
+Deno.test("banwatch test counts syslogd's 'last message repeated N times' after a failure as N more", async () => {
+  const r = await runCli(["test", REPEAT_LOG, "postfix-sasl", "--json", "--now", NOW]);
+  assertEquals(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  // 1 line + 5 + 2 (a second repeat line still repeats the failure); the repeat after the
+  // disconnect line counts nothing; attacker text ending in the phrase is only its own line.
+  assertEquals(j.hosts, {
+    "203.0.113.5": 8,
+    "198.51.100.7": 1,
+    "192.0.2.9": 1,
+    "198.51.100.8": 4,
+  });
+  assertEquals(j.repeated, { lines: 3, failures: 10 });
+  assertEquals(j.lines, 9);
+  assertEquals(j.matched, 7);
+  assertEquals(j.matched + j.missed + j.ignored, j.lines);
+  const text = await runCli(["test", REPEAT_LOG, "postfix-sasl", "--now", NOW]);
+  assertMatch(
+    text.stdout,
+    /Repeats: 3 syslogd "last message repeated" line\(s\) after a failure, counted as 10 more failure\(s\)/,
+  );
+});
+
+Deno.test("banwatch test counts repeats for a custom filter and in --simulate, at the repeat line's time", async () => {
+  const custom = await runCli([
+    "test",
+    REPEAT_LOG,
+    "warning: unknown\\[<HOST>\\]: SASL LOGIN authentication failed",
+    "--json",
+    "--now",
+    NOW,
+  ]);
+  assertEquals(custom.code, 0, custom.stderr);
+  assertEquals(JSON.parse(custom.stdout).hosts["203.0.113.5"], 8);
+  const r = await runCli([
+    "test",
+    REPEAT_LOG,
+    "postfix-sasl",
+    "--simulate",
+    "--maxretry",
+    "4",
+    "--now",
+    NOW,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  // 203.0.113.5: 1 failure at 10:21:00, then 5 more at 10:21:31 ban it (the 4th is there).
+  assertMatch(r.stdout, /10:21:31\.000Z\s+203\.0\.113\.5\s+4\s/);
+  assertMatch(r.stdout, /10:23:40\.000Z\s+198\.51\.100\.8\s+4\s/);
+  assertMatch(r.stdout, /Bans: 2\n/);
+});

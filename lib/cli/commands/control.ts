@@ -315,6 +315,8 @@ export function formatStatus(report: StatusReport, options: FormatOptions): stri
       String(j.evictions),
     ]),
   ));
+  // A running daemon says how each file is (ok, missing, unreadable: why, waiting).
+  const states = report.jails.some((j) => j.files.some((f) => f.state !== undefined));
   const files = report.jails.flatMap((j) =>
     j.files.map((f) => [
       j.name,
@@ -323,9 +325,11 @@ export function formatStatus(report: StatusReport, options: FormatOptions): stri
       f.lastRead === undefined || f.lastRead === null
         ? "-"
         : `${t(f.lastRead)} (${roundDuration(options.now - f.lastRead)} ago)`,
+      ...(states ? [f.error === undefined ? f.state ?? "-" : `${f.state}: ${f.error}`] : []),
     ])
   );
-  if (files.length > 0) out.push(formatTable(["JAIL", "FILE", "OFFSET", "LAST READ"], files));
+  const heads = ["JAIL", "FILE", "OFFSET", "LAST READ", ...(states ? ["STATE"] : [])];
+  if (files.length > 0) out.push(formatTable(heads, files));
   return out.join("\n");
 }
 

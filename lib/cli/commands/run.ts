@@ -16,7 +16,7 @@ import {
 } from "../../core/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { type Config, loadConfig } from "../../config/mod.ts";
-import { type Daemon, runDaemonLoop } from "../../daemon/mod.ts";
+import { type Daemon, lockStateDir, runDaemonLoop } from "../../daemon/mod.ts";
 
 const HELP = `Usage: banwatch run [-c FILE] [options]
 
@@ -33,6 +33,9 @@ Options:
       --no-socket       do not open the control socket
       --log-level L     debug, info, warn or error (default info)
   -h, --help            this text
+
+Only one daemon runs per state directory (an flock(2) on STATE_DIR/banwatch.lock, held until
+exit); a second \`run\` exits 1 with "state directory DIR is in use by pid N".
 
 Exit status: 0 after SIGTERM/SIGINT, 1 on a runtime failure at start, 78 on an invalid
 configuration.
@@ -114,20 +117,26 @@ async function runRun(args: string[], ctx: CommandContext): Promise<number> {
   }
   const configPath = values.config ?? DEFAULT_CONFIG;
   const config = await loadConfig(configPath);
-  const daemon = await runDaemon({
-    config,
-    configPath,
-    ctx,
-    dryRun: values["dry-run"] ?? false,
-    replay: values.replay ?? false,
-    socket: !(values["no-socket"] ?? values.replay ?? false),
-    logLevel: level as LogLevel,
-  });
-  if (values.replay) {
-    const bans = daemon.banned();
-    ctx.io.out(`${bans.length} active bans at the end of the replay\n`);
+  // Before the state is read or any firewall command runs: one daemon per state directory.
+  const lock = await lockStateDir(config.global.stateDir);
+  try {
+    const daemon = await runDaemon({
+      config,
+      configPath,
+      ctx,
+      dryRun: values["dry-run"] ?? false,
+      replay: values.replay ?? false,
+      socket: !(values["no-socket"] ?? values.replay ?? false),
+      logLevel: level as LogLevel,
+    });
+    if (values.replay) {
+      const bans = daemon.banned();
+      ctx.io.out(`${bans.length} active bans at the end of the replay\n`);
+    }
+    await daemon.close();
+  } finally {
+    lock.release();
   }
-  await daemon.close();
   return 0;
 }
 

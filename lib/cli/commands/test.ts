@@ -268,15 +268,19 @@ function simulate(
   const bans: SimulatedBan[] = [];
   // The log's own timeline: each failure is judged at its own time, as if read live.
   for (const f of run.failures ?? []) {
-    for (const action of recordFailure(state, policy, f, { now: f.time, ignore })) {
-      if (action.kind !== "ban") continue;
-      bans.push({
-        time: new Date(action.ban.since * 1000).toISOString(),
-        address: displayTarget(action.ban.target),
-        failures: action.ban.failures,
-        bantime: formatDuration(action.ban.until - action.ban.since),
-        line: f.number,
-      });
+    // A syslogd repeat line counts as many failures as it says (until they ban).
+    for (let i = 0, banned = false; i < (f.count ?? 1) && !banned; i++) {
+      for (const action of recordFailure(state, policy, f, { now: f.time, ignore })) {
+        if (action.kind !== "ban") continue;
+        banned = true;
+        bans.push({
+          time: new Date(action.ban.since * 1000).toISOString(),
+          address: displayTarget(action.ban.target),
+          failures: action.ban.failures,
+          bantime: formatDuration(action.ban.until - action.ban.since),
+          line: f.number,
+        });
+      }
     }
   }
   return bans;
