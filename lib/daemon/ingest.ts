@@ -19,7 +19,8 @@ import type { Batch } from "../source/mod.ts";
 import { type DaemonContext, daemonNow, type JailRuntime, type TailRuntime } from "./context.ts";
 import { resolveCached } from "./dns.ts";
 import { applyActions } from "./enforce.ts";
-import { persist } from "./persist.ts";
+import { persist, tallyFailure } from "./persist.ts";
+import type { FailureCount } from "../state/mod.ts";
 
 const TURNED_OVER = "logfile turned over";
 /** Seconds a line may be dated ahead of the clock before a skew warning. */
@@ -70,6 +71,7 @@ export async function ingestBatch(
 ): Promise<number> {
   const { path, rt, batch } = input;
   const actions: BanAction[] = [];
+  const failures = new Map<string, FailureCount>();
   const replay = ctx.options.replay ?? false;
   // Read once per batch, not per line and jail (3M clock reads in a 1M-line catch-up, 7% of
   // it): a batch is handled within milliseconds, and the clock only resolves dates here.
@@ -112,6 +114,11 @@ export async function ingestBatch(
       }
       const addrs = v.addr ? [v.addr] : jail.config.usedns ? await resolveCached(ctx, v.host) : [];
       for (const addr of addrs) {
+        tallyFailure(failures, {
+          jail: jail.config.name,
+          addr: addr.text,
+          time: Math.min(v.time, wall),
+        });
         const acts = recordFailure(ctx.state, jail.policy, {
           addr,
           time: v.time,
@@ -127,7 +134,7 @@ export async function ingestBatch(
       }
     }
   }
-  persist(ctx, { position: batch.position, actions });
+  persist(ctx, { position: batch.position, actions, failures });
   ctx.positions.set(path, batch.position);
   return batch.lines.length;
 }
