@@ -84,9 +84,6 @@ export function renderChart(
   }
   const pad = " ".repeat(labelWidth + 2);
   const span = `${options.first} .. ${options.last}`;
-  const note = per === 1
-    ? `one column per ${options.unit}`
-    : `one column per ${per}${options.unit}`;
-  out.push(`${pad}${span} (${note})`);
+  out.push(`${pad}${span} (1 column = ${per}${options.unit})`);
   return out.join("\n") + "\n";
 }
