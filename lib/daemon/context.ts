@@ -17,7 +17,7 @@ import type { BackendKind, Config, JailConfig } from "../config/mod.ts";
 import type { QuickFilter, SessionTracker } from "../filter/mod.ts";
 import type { Backend, BackendOptions, FirewallChange } from "../firewall/mod.ts";
 import type { LogTail, SavedPosition } from "../source/mod.ts";
-import type { Store } from "../state/mod.ts";
+import type { FailureCount, Store, StoredEvent } from "../state/mod.ts";
 import { createHookQueue, type HookQueue } from "./hooks.ts";
 
 /**
@@ -126,6 +126,10 @@ export interface Backlog {
   bans: Map<string, BanRecord>;
   /** Ban history rows, in order. */
   history: Array<{ jail: string; target: string; time: number; bantime: number }>;
+  /** Report events (bans, unbans), in order, and failure counts (state/events.ts). */
+  events: StoredEvent[];
+  /** Failure counts by `hour\0jail\0addr`. */
+  failures: Map<string, FailureCount>;
 }
 
 /** Everything the running daemon knows; the parts change it in place. */

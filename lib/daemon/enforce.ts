@@ -18,7 +18,7 @@ import {
   reconcile,
 } from "../firewall/mod.ts";
 import type { StoredBan } from "../state/mod.ts";
-import type { DaemonContext, JailRuntime, PendingChange } from "./context.ts";
+import { type DaemonContext, daemonNow, type JailRuntime, type PendingChange } from "./context.ts";
 import { banHook, unbanHook } from "./hook_events.ts";
 import { recordApplied, tryWrite } from "./persist.ts";
 
@@ -220,6 +220,17 @@ function firewallFailed(ctx: DaemonContext, error: unknown, during: string): voi
     pending: ctx.pending.size,
     retry_in: `${ctx.backoff}s`,
   });
+  // For `banwatch report`; skipped while the disk refuses writes (the log line stays).
+  const detail = e.argv
+    ? `${e.argv.join(" ")}: exit ${e.code}${e.stderr ? `: ${e.stderr.trim()}` : ""}`
+    : e.message ?? String(error);
+  const time = daemonNow(ctx);
+  if (!ctx.backlog) {
+    tryWrite(ctx, "event", () =>
+      ctx.store.events.addEvents([
+        { time, kind: "firewall_error", jail: "", target: "", detail: `${during}: ${detail}` },
+      ]));
+  }
 }
 
 /**

@@ -26,7 +26,8 @@ import { type DaemonContext, daemonNow, type JailRuntime, type TailRuntime } fro
 import { resolveCached } from "./dns.ts";
 import { applyActions } from "./enforce.ts";
 import { pollTail } from "./files.ts";
-import { persist } from "./persist.ts";
+import { persist, tallyFailure } from "./persist.ts";
+import type { FailureCount } from "../state/mod.ts";
 
 const TURNED_OVER = "logfile turned over";
 /** Seconds a line may be dated ahead of the clock before a skew warning. */
@@ -88,6 +89,7 @@ export async function ingestBatch(
 ): Promise<number> {
   const { path, rt, batch } = input;
   const actions: BanAction[] = [];
+  const failures = new Map<string, FailureCount>();
   const replay = ctx.options.replay ?? false;
   // Read once per batch, not per line and jail (3M clock reads in a 1M-line catch-up, 7% of
   // it): a batch is handled within milliseconds, and the clock only resolves dates here.
@@ -153,6 +155,11 @@ export async function ingestBatch(
       const kept = text.length > MAX_BAN_LINE ? `${text.slice(0, MAX_BAN_LINE)}…` : text;
       if (addrs.length > 0) current.set(jail, { addrs, time: v.time, line: kept });
       for (const addr of addrs) {
+        tallyFailure(failures, {
+          jail: jail.config.name,
+          addr: addr.text,
+          time: Math.min(v.time, wall),
+        });
         const acts = recordFailure(ctx.state, jail.policy, {
           addr,
           time: v.time,
@@ -172,7 +179,7 @@ export async function ingestBatch(
   }
   for (const jail of rt.jails) jail.lines += judged;
   previousFailures.set(rt, previous);
-  persist(ctx, { position: batch.position, actions });
+  persist(ctx, { position: batch.position, actions, failures });
   ctx.positions.set(path, batch.position);
   return batch.lines.length;
 }

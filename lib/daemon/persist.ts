@@ -7,7 +7,14 @@
  */
 import { type BanAction, takeDirty } from "../decide/mod.ts";
 import type { SavedPosition } from "../source/mod.ts";
-import { type Backlog, type DaemonContext, errorText, type PendingChange } from "./context.ts";
+import { type FailureCount, HOUR } from "../state/mod.ts";
+import {
+  type Backlog,
+  type DaemonContext,
+  daemonNow,
+  errorText,
+  type PendingChange,
+} from "./context.ts";
 
 function emptyBacklog(): Backlog {
   return {
@@ -16,7 +23,25 @@ function emptyBacklog(): Backlog {
     prefixes: new Map(),
     bans: new Map(),
     history: [],
+    events: [],
+    failures: new Map(),
   };
+}
+
+/**
+ * Adds one failure to a batch's counts per hour, jail and address (for `banwatch report`).
+ * @param counts the batch's counts by `hour\0jail\0addr` (mutated)
+ * @param failure the jail, the address and the failure's time (epoch seconds)
+ */
+export function tallyFailure(
+  counts: Map<string, FailureCount>,
+  failure: { jail: string; addr: string; time: number },
+): void {
+  const hour = Math.floor(failure.time / HOUR) * HOUR;
+  const key = `${hour}\u0000${failure.jail}\u0000${failure.addr}`;
+  const c = counts.get(key);
+  if (c) c.count++;
+  else counts.set(key, { hour, jail: failure.jail, addr: failure.addr, count: 1 });
 }
 
 /**
@@ -26,10 +51,15 @@ function emptyBacklog(): Backlog {
  * With no `position` (control requests, expiry) only the decisions are saved.
  * @param batch.position the batch's end
  * @param batch.actions the ban actions taken, for the history of new bans
+ * @param batch.failures the batch's failure counts (see {@link tallyFailure})
  */
 export function persist(
   ctx: DaemonContext,
-  batch: { position?: SavedPosition; actions?: readonly BanAction[] } = {},
+  batch: {
+    position?: SavedPosition;
+    actions?: readonly BanAction[];
+    failures?: ReadonlyMap<string, FailureCount>;
+  } = {},
 ): void {
   const { position, actions = [] } = batch;
   const { store, logger } = ctx;
@@ -52,6 +82,33 @@ export function persist(
         bantime: a.ban.until - a.ban.since,
       });
     }
+    if (a.kind === "ban" && !a.update) {
+      const { since, jail, target, failures, banCount, origin } = a.ban;
+      const bantime = a.ban.until - since;
+      b.events.push({
+        time: since,
+        kind: "ban",
+        jail,
+        target,
+        failures,
+        banCount,
+        bantime,
+        origin,
+      });
+    } else if (a.kind === "unban") {
+      b.events.push({
+        time: daemonNow(ctx),
+        kind: "unban",
+        jail: a.jail,
+        target: a.target,
+        detail: a.reason,
+      });
+    }
+  }
+  for (const [key, c] of batch.failures ?? []) {
+    const had = b.failures.get(key);
+    if (had) had.count += c.count;
+    else b.failures.set(key, { ...c });
   }
   try {
     store.transaction(() => {
@@ -60,6 +117,8 @@ export function persist(
       for (const p of b.prefixes.values()) store.savePrefixWindow(p.jail, p.prefix, p.members);
       for (const ban of b.bans.values()) store.upsertBan({ ...ban, applied: false });
       for (const h of b.history) store.addHistory(h.jail, h.target, h.time, h.bantime);
+      store.events.addEvents(b.events);
+      store.events.addFailures(b.failures.values());
       recordApplied(ctx, ctx.unrecorded);
     });
   } catch (error) {

@@ -4,6 +4,8 @@
  * @module
  */
 export { openStore, STATE_DB_NAME } from "./store.ts";
+export { HOUR } from "./events.ts";
+export type { AddressFailures, EventKind, EventLog, FailureCount, StoredEvent } from "./events.ts";
 export type {
   OpenStoreOptions,
   Store,

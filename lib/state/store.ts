@@ -20,6 +20,7 @@ import {
   RuntimeError,
 } from "../core/mod.ts";
 import type { SavedPosition } from "../source/mod.ts";
+import { createEventLog, type EventLog, EVENTS_SCHEMA } from "./events.ts";
 
 /** File name of the database inside state_dir. */
 export const STATE_DB_NAME = "state.db";
@@ -123,8 +124,10 @@ export interface Store {
   loadHistoryCounts(since?: number): HistoryCount[];
   /** How many past bans `target` has, optionally only in `jail` and since a time. */
   historyCount(target: string, options?: { jail?: string; since?: number }): number;
-  /** Deletes history entries older than `before`; returns how many. */
+  /** Deletes history entries (and report events) older than `before`; returns how many. */
   purgeHistory(before: number): number;
+  /** The history `banwatch report` reads: bans, unbans, firewall errors, failures per hour. */
+  readonly events: EventLog;
   /** Reads a metadata value. */
   getMeta(key: string): string | undefined;
   /** Writes a metadata value. */
@@ -196,6 +199,8 @@ const MIGRATIONS: readonly string[] = [
      SELECT jail, addr, times FROM
        (SELECT jail, addr, times, max(seq) AS seq FROM window_log GROUP BY jail, addr)
      WHERE times <> '[]';`,
+  // banwatch report: ban/unban/firewall-error events and failures per hour (state/events.ts).
+  EVENTS_SCHEMA,
 ];
 
 /**
@@ -394,6 +399,7 @@ function createStore(
   const all = (sql: string, ...params: SQLInputValue[]): Record<string, unknown>[] =>
     stmt(sql).all(...params);
 
+  const events = createEventLog({ run, all });
   const selectBans = (where: string): StoredBan[] =>
     all(
       `SELECT jail, target, since, until, failures, ban_count, origin, line, applied
@@ -601,8 +607,10 @@ function createStore(
       return row ? Number(row.n) : 0;
     },
     purgeHistory(before: number): number {
+      events.purge(before);
       return run("DELETE FROM history WHERE time < ?", before);
     },
+    events,
     getMeta(key: string): string | undefined {
       const row = stmt("SELECT value FROM meta WHERE key = ?").get(key);
       return row ? String(row.value) : undefined;

@@ -21,4 +21,13 @@ Deno.test("banwatch demo replays the samples and prints the bans, unbans and sta
   assertNotMatch(out, /event=ban [^\n]*scanner/);
   assertMatch(out, /Active bans at the end of the replay:\n/);
   assertMatch(out, /JAIL\s+ENABLED\s+BACKEND/);
+  // The day's report, from the events the replay recorded (ASCII: runCli sets NO_COLOR).
+  assertMatch(out, /The day's report \(banwatch report --since 1d\):\nbanwatch report: /);
+  assertMatch(out, /^jail postfix-auth: 7 failures, 2 bans, 2 unbans$/m);
+  assertMatch(out, /^jail qpopperauth: 3 failures, 1 ban, 0 unbans$/m);
+  assertMatch(out, /^jail dovecot-pop3imap: 2 failures, 1 ban, 0 unbans$/m);
+  assertMatch(out, /^failures \|[ #]+\| max 12\/h$/m);
+  assertMatch(out, /^bans {5}\|[ #]+\| max 4\/h$/m);
+  assertMatch(out, /^top 192\.0\.2\.77: 2 failures, 1 ban \(qpopperauth\)$/m);
+  assertNotMatch(out, /[▁-█]/);
 });

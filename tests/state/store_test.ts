@@ -62,6 +62,8 @@ Deno.test("openStore() creates the directory (0700) and a WAL database at the sc
         .all().map((r) => r.name);
       assertEquals(tables, [
         "bans",
+        "events",
+        "failure_counts",
         "history",
         "meta",
         "positions",

@@ -1,7 +1,8 @@
 /**
  * `banwatch demo`: the README's first command. Runs the real daemon pipeline in dry-run mode
  * over the embedded sample logs with the example jails (a replay at full speed using the
- * lines' own times), prints the bans and unbans it would make, then the status table.
+ * lines' own times), prints the bans and unbans it would make, then the status table and the
+ * day's \`banwatch report\`.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -10,14 +11,17 @@ import { type Config, parseConfig } from "../../config/mod.ts";
 import { formatBanned, formatStatus } from "./control.ts";
 import { runDaemon } from "./run.ts";
 import { DEMO_LOGS, EXAMPLE_CONFIG } from "../demo_data.ts";
-import { UsageError } from "../../core/mod.ts";
+import { createLogger, UsageError } from "../../core/mod.ts";
+import { openStore, STATE_DB_NAME } from "../../state/mod.ts";
+import { formatReport } from "../report.ts";
+import { noColor, reportFromStore, shortTime } from "./report.ts";
 
 const HELP = `Usage: banwatch demo [--keep]
 
 Replays bundled sample logs (maillog, all.log, auth.log of a FreeBSD mail server) through the
 example jails.toml in dry-run mode: prints every event (ban, unban, refused ban, and the ipfw
-argv it would run), then the active bans and the status table. Writes only to a temporary
-directory, runs no firewall program.
+argv it would run), then the active bans, the status table and the day's report. Writes
+only to a temporary directory, runs no firewall program.
 
 Options:
       --keep     keep the temporary directory (logs, config, state.db) and print its path
@@ -71,6 +75,21 @@ async function runDemo(args: string[], ctx: CommandContext): Promise<number> {
     ctx.io.out("\n");
     ctx.io.out(formatStatus(daemon.status(), { now, timeZone: "UTC" }));
     await daemon.close();
+    ctx.io.out("\nThe day's report (banwatch report --since 1d):\n");
+    const store = openStore(`${config.global.stateDir}/${STATE_DB_NAME}`, {
+      readonly: true,
+      logger: createLogger({ write: () => {} }),
+    });
+    try {
+      const report = reportFromStore(store, {
+        now,
+        since: 86400,
+        jails: config.jails.map((j) => j.name),
+      });
+      ctx.io.out(formatReport(report, { time: shortTime("UTC"), ascii: noColor() }));
+    } finally {
+      store.close();
+    }
     if (values.keep) ctx.io.out(`\nKept ${dir}\n`);
   } finally {
     if (!values.keep) await Deno.remove(dir, { recursive: true });
