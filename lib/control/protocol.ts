@@ -155,6 +155,15 @@ export interface BannedEntry {
   banCount: number;
   /** Who made it: "filter", "manual", "import", ... */
   origin: string;
+  /** The backend kind it is applied with (absent from older daemons). */
+  backend?: string;
+  /** The firewall table it is applied in (absent from older daemons). */
+  table?: string;
+  /**
+   * True when banwatch has lifted the ban but the firewall has not confirmed the delete yet
+   * (it is retried; the address is still blocked meanwhile).
+   */
+  liftPending?: boolean;
 }
 
 /** The result of each command, as carried in {@link ControlSuccess.result}. */

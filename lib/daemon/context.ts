@@ -96,6 +96,8 @@ export interface PendingChange extends FirewallChange {
   jail: string;
   /** The backend that applies it. */
   backendKind: BackendKind;
+  /** For the lift of a ban no longer in the decision state: that ban (for `banned`). */
+  ban?: BanRecord;
 }
 
 /** State changes not yet written because the disk refused them, merged by key. */

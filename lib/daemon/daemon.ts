@@ -76,8 +76,7 @@ export class Daemon implements ControlHandler {
     }
     buildJails(ctx, ctx.config);
     const now = this.now();
-    const rows = store.loadBans();
-    restoreState(ctx, rows, now);
+    const rows = restoreState(ctx, store.loadBans(), now);
     await reconcileTables(ctx, rows, this.now());
     await ensureRules(ctx);
     applyActions(ctx, expireBans(ctx.state, now));

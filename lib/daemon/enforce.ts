@@ -8,7 +8,7 @@
  * @module
  */
 import { BackendError, displayTarget, formatDuration } from "../core/mod.ts";
-import { activeBans, type BanAction } from "../decide/mod.ts";
+import { activeBans, type BanAction, type BanRecord } from "../decide/mod.ts";
 import type { BackendKind } from "../config/mod.ts";
 import {
   type Backend,
@@ -97,18 +97,16 @@ export function queueFor(
 }
 
 /**
- * Queues a change; `kind` undefined (a jail no longer configured) means the override or ipfw.
- * The latest wish for an entry wins: a ban then an unban of the same target cancel out.
+ * Queues a change at a backend and table (for a ban: the ones it was applied with, see
+ * placement.ts). The latest wish for an entry wins: a ban then an unban of the same target
+ * cancel out.
  */
 export function queueChange(
   ctx: DaemonContext,
-  change: FirewallChange & { jail: string; kind: BackendKind | undefined },
+  change: FirewallChange & { jail: string; kind: BackendKind; ban?: BanRecord },
 ): void {
   const { kind, ...rest } = change;
-  const pending: PendingChange = {
-    ...rest,
-    backendKind: kind ?? ctx.options.backendOverride ?? "ipfw",
-  };
+  const pending: PendingChange = { ...rest, backendKind: kind };
   ctx.pending.set(changeKey(pending), pending);
 }
 

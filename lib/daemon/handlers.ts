@@ -19,7 +19,13 @@ import {
 import type { Config } from "../config/mod.ts";
 import type { BannedEntry, JailFileStatus, JailStatus, StatusReport } from "../control/mod.ts";
 import { type DaemonContext, daemonNow, errorText } from "./context.ts";
-import { applyActions, flushFirewall, pendingFor, queueChange } from "./enforce.ts";
+import { applyActions, flushFirewall, pendingFor } from "./enforce.ts";
+import {
+  followReload,
+  liftPendingEntries,
+  pendingOnlyJails,
+  placementsBefore,
+} from "./placement.ts";
 import { buildJails, openTails } from "./jails.ts";
 import { persist, tryWrite } from "./persist.ts";
 
@@ -36,7 +42,9 @@ function toEntry(ban: BanRecord): BannedEntry {
 }
 
 function checkJail(ctx: DaemonContext, jail: string | undefined): void {
-  if (jail !== undefined && !ctx.jails.has(jail)) throw new UsageError(`no jail "${jail}"`);
+  if (jail === undefined || ctx.jails.has(jail)) return;
+  for (const c of ctx.pending.values()) if (c.jail === jail) return; // still being lifted
+  throw new UsageError(`no jail "${jail}"`);
 }
 
 /** The status report for one jail or all; throws UsageError for an unknown jail. */
@@ -70,6 +78,7 @@ export function statusReport(ctx: DaemonContext, jail?: string): StatusReport {
         : {}),
     });
   }
+  jails.push(...pendingOnlyJails(ctx, jail));
   return {
     version: VERSION,
     pid: ctx.options.pid ?? 0,
@@ -83,7 +92,12 @@ export function statusReport(ctx: DaemonContext, jail?: string): StatusReport {
 
 /** Active bans, for one jail or all, oldest first. */
 export function bannedEntries(ctx: DaemonContext, jail?: string): BannedEntry[] {
-  return activeBans(ctx.state, jail).map(toEntry).sort((a, b) => a.since - b.since);
+  const entries = activeBans(ctx.state, jail).map((ban) => {
+    const entry = toEntry(ban);
+    const rt = ctx.jails.get(ban.jail);
+    return rt ? { ...entry, backend: rt.backendKind, table: rt.config.table } : entry;
+  });
+  return [...entries, ...liftPendingEntries(ctx, jail)].sort((a, b) => a.since - b.since);
 }
 
 /** Runs the actions a request decided: log, save, then apply to the firewall. */
@@ -170,24 +184,12 @@ export async function reloadConfig(
     });
     return { ok: false, problems };
   }
-  const removed = [...ctx.jails.keys()].filter((name) =>
-    !config.jails.some((j) => j.enabled && j.name === name)
-  );
+  const before = placementsBefore(ctx);
   ctx.config = config;
   buildJails(ctx, config);
-  for (const name of removed) {
-    // A removed jail's bans leave the firewall with it.
-    for (const ban of activeBans(ctx.state, name)) {
-      queueChange(ctx, {
-        op: "delete",
-        table: name,
-        target: ban.target,
-        jail: name,
-        kind: undefined,
-      });
-    }
-    applyActions(ctx, unbanAll(ctx.state, name));
-  }
+  // A removed or disabled jail's bans leave the firewall with it, from the backend and table
+  // they were applied with; a jail whose backend or table changed takes its bans along.
+  for (const name of followReload(ctx, before)) applyActions(ctx, unbanAll(ctx.state, name));
   persist(ctx);
   await openTails(ctx);
   await flushFirewall(ctx);

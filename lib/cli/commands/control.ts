@@ -349,7 +349,9 @@ export function formatBanned(bans: readonly BannedEntry[], options: FormatOption
       b.until === null ? "forever" : roundDuration(b.until - options.now),
       String(b.failures),
       String(b.banCount),
-      b.origin,
+      b.liftPending
+        ? `${b.origin} (lift pending: ${b.backend ?? "?"} ${b.table ?? "?"})`
+        : b.origin,
     ]),
   );
 }
@@ -404,8 +406,8 @@ export function savedStatus(
     return {
       name,
       enabled: jail?.enabled ?? false,
-      backend: jail?.backend ?? "-",
-      table: jail?.table ?? "-",
+      backend: jail?.backend ?? jailBans[0]?.backend ?? "-",
+      table: jail?.table ?? jailBans[0]?.table ?? "-",
       files: jail
         ? positions
           .filter((p) => jail.logPaths.some((pattern) => matchesLogPath(pattern, p.path)))
@@ -535,7 +537,8 @@ export const BANNED_COMMAND: Command = {
   help: [
     "Usage: banwatch banned [--jail JAIL] [options]",
     "",
-    "Lists active bans with address, jail, since, until, failures and ban count.",
+    "Lists active bans with address, jail, since, until, failures and ban count, and the",
+    "bans already lifted whose firewall delete is still pending (ORIGIN says so).",
     'With --json: {"bans": [...]}.',
     "",
     "Options:",
