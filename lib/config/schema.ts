@@ -69,6 +69,11 @@ export interface GlobalConfig {
   unbanOnStop: boolean;
   /** `firewall_timeout`: a firewall call running longer is killed, seconds (default 10). */
   firewallTimeout: number;
+  /**
+   * `firewall_check_interval`: seconds between checks that the managed tables, rules and
+   * entries are still in the firewall (re-created when not); Infinity = never (default 300).
+   */
+  firewallCheckInterval: number;
 }
 
 /** One `[jail.NAME]` section merged over `[defaults]`, with defaults applied; durations in seconds. */
@@ -144,6 +149,7 @@ export const GLOBAL_DEFAULTS: Readonly<Omit<GlobalConfig, "ignoreIp">> = {
   timezone: undefined,
   unbanOnStop: false,
   firewallTimeout: DEFAULT_FIREWALL_TIMEOUT,
+  firewallCheckInterval: 300,
 };
 
 /** Defaults of the `bantime_increment` table. */
@@ -184,6 +190,7 @@ export const GLOBAL_KEYS: readonly string[] = [
   "timezone",
   "unban_on_stop",
   "firewall_timeout",
+  "firewall_check_interval",
 ];
 
 /** Keys accepted in `[defaults]` and `[jail.NAME]`. */

@@ -161,6 +161,10 @@ export interface DaemonContext {
   unrecorded: PendingChange[];
   /** Resolved host names and until when each result is kept. */
   readonly dns: Map<string, { addrs: IpAddress[]; until: number }>;
+  /** When the firewall was last checked for missing tables, rules and entries (repair.ts). */
+  lastFirewallCheck: number;
+  /** A firewall call failed because a table or rule is missing: check before the next flush. */
+  repairDue: boolean;
 }
 
 /** A fresh context over an open store; no jail is built yet. */
@@ -191,6 +195,8 @@ export function createContext(
     backlog: undefined,
     unrecorded: [],
     dns: new Map(),
+    lastFirewallCheck: now,
+    repairDue: false,
   };
 }
 

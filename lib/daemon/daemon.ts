@@ -8,6 +8,7 @@
  * - ingest.ts: lines -> verdicts -> failures -> ban actions (dns.ts resolves `usedns` names)
  * - persist.ts: the state writes, and the backlog when the disk refuses them
  * - enforce.ts: the firewall queue with backoff, reconcile and managed ipfw rules
+ * - placement.ts: each ban's own backend and table; repair.ts: the firewall check
  * - handlers.ts: the control requests
  *
  * Exactly once: each batch of lines is handled, then its file position is saved in the SAME
@@ -32,6 +33,7 @@ import {
 import { expireAndPrune, readLogs } from "./ingest.ts";
 import { buildJails, hasGlobs, openTails, restoreState } from "./jails.ts";
 import { persist, writesWaiting } from "./persist.ts";
+import { checkFirewallIfDue } from "./repair.ts";
 
 /** The running daemon; also the control socket's handler. */
 export class Daemon implements ControlHandler {
@@ -98,6 +100,7 @@ export class Daemon implements ControlHandler {
       expireAndPrune(ctx);
       // A state write refused earlier (disk full, read-only) is retried every poll.
       if (writesWaiting(ctx)) persist(ctx);
+      await checkFirewallIfDue(ctx);
       await flushFirewall(ctx);
       return result;
     });

@@ -160,6 +160,7 @@ export async function flushFirewall(ctx: DaemonContext): Promise<void> {
       }
       await backend.apply(changes.map(({ op, table, target }) => ({ op, table, target })));
     } catch (error) {
+      if (isMissingObject(error)) ctx.repairDue = true;
       firewallFailed(ctx, error, "apply");
       return;
     }
@@ -195,8 +196,18 @@ function stillBanned(
   return false;
 }
 
+/**
+ * True when a firewall call failed because its table or rule is gone: ipfw exit 65 "does not
+ * exist", pf "Table does not exist", nft "No such file or directory".
+ */
+export function isMissingObject(error: unknown): boolean {
+  if (!(error instanceof BackendError)) return false;
+  if (error.code === 65 && /does not exist/.test(error.stderr)) return true;
+  return /Table does not exist|No such file or directory/i.test(error.stderr);
+}
+
 /** Logs a firewall failure and doubles the backoff (1 s up to {@link MAX_BACKOFF}). */
-function firewallFailed(ctx: DaemonContext, error: unknown, during: string): void {
+export function firewallFailed(ctx: DaemonContext, error: unknown, during: string): void {
   ctx.backoff = Math.min(MAX_BACKOFF, ctx.backoff === 0 ? 1 : ctx.backoff * 2);
   ctx.backoffUntil = ctx.options.now() + ctx.backoff;
   const e = error as {
@@ -278,8 +289,10 @@ export async function reconcileTables(
 /**
  * Adds each managed ipfw rule (`rule = N`) that is missing. Rules stay on stop, so the
  * tables keep blocking while banwatch is down (or being upgraded).
+ * @returns the rules added, as `jail:N`
  */
-export async function ensureRules(ctx: DaemonContext): Promise<void> {
+export async function ensureRules(ctx: DaemonContext): Promise<string[]> {
+  const added: string[] = [];
   const ipfw = ctx.config.global.ipfwPath;
   const runner = ctx.options.runner;
   for (const jail of ctx.jails.values()) {
@@ -295,10 +308,13 @@ export async function ensureRules(ctx: DaemonContext): Promise<void> {
         ports: c.ports,
       }),
     ];
-    const added = await runner.run(argv);
-    if (added.code === 0) ctx.logger.info("rule_added", { jail: c.name, argv: argv.join(" ") });
-    else {
-      firewallFailed(ctx, new BackendError(argv, added.code, added.stderr.trim()), "rule");
+    const result = await runner.run(argv);
+    if (result.code === 0) {
+      ctx.logger.info("rule_added", { jail: c.name, argv: argv.join(" ") });
+      added.push(`${c.name}:${c.ruleNumber}`);
+    } else {
+      firewallFailed(ctx, new BackendError(argv, result.code, result.stderr.trim()), "rule");
     }
   }
+  return added;
 }

@@ -28,6 +28,7 @@ import {
 } from "./placement.ts";
 import { buildJails, openTails } from "./jails.ts";
 import { persist, tryWrite } from "./persist.ts";
+import { checkFirewall } from "./repair.ts";
 
 function toEntry(ban: BanRecord): BannedEntry {
   return {
@@ -190,6 +191,7 @@ export async function reloadConfig(
   // A removed or disabled jail's bans leave the firewall with it, from the backend and table
   // they were applied with; a jail whose backend or table changed takes its bans along.
   for (const name of followReload(ctx, before)) applyActions(ctx, unbanAll(ctx.state, name));
+  await checkFirewall(ctx, "reload");
   persist(ctx);
   await openTails(ctx);
   await flushFirewall(ctx);

@@ -96,6 +96,17 @@ export function createPfBackend(options: BackendOptions): Backend {
       }
       if (first !== undefined) throw first;
     },
+    async missing(tables: readonly string[]): Promise<string[]> {
+      const gone: string[] = [];
+      for (const table of tables) {
+        const args = pfShowArgs(table);
+        const r = await run(args);
+        if (r.code === 0) continue;
+        if (missingTable(r)) gone.push(table);
+        else throw fail(args, r);
+      }
+      return gone;
+    },
     async list(table: string): Promise<string[]> {
       const args = pfShowArgs(table);
       const r = await run(args);

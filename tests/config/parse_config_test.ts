@@ -59,6 +59,7 @@ Deno.test("parseConfig() applies every default of [global] and of a jail", () =>
     timezone: undefined,
     unbanOnStop: false,
     firewallTimeout: 10,
+    firewallCheckInterval: 300,
   });
   assertEquals(config.jails.length, 1);
   const x = jail(config, "x");
@@ -121,6 +122,7 @@ Deno.test("parseConfig() reads every [global] key", () => {
   assertEquals(g.timezone, "Asia/Tokyo");
   assertEquals(g.unbanOnStop, true);
   assertEquals(g.firewallTimeout, 30);
+  assertEquals(g.firewallCheckInterval, 60);
 });
 
 Deno.test("parseConfig() lets jails inherit [defaults] and override them key by key", () => {
