@@ -287,6 +287,21 @@ export async function reconcileTables(
 }
 
 /**
+ * A dry run prints the argv of a jail's managed rule (`event=dry-run argv="/sbin/ipfw -q add
+ * 1000 deny ..."`) as it prints its table commands, once per rule.
+ */
+function dryRunRule(ctx: DaemonContext, jail: JailRuntime): void {
+  const c = jail.config;
+  if (c.ruleNumber === undefined) return;
+  const args = ipfwRuleArgs(c.table, { rule: c.ruleNumber, protocol: c.protocol, ports: c.ports });
+  const argv = [ctx.config.global.ipfwPath, ...args].join(" ");
+  const key = `rule\u0000${argv}`;
+  if (ctx.prepared.has(key)) return;
+  ctx.prepared.add(key);
+  ctx.logger.info("dry-run", { argv });
+}
+
+/**
  * Adds each managed ipfw rule (`rule = N`) that is missing. Rules stay on stop, so the
  * tables keep blocking while banwatch is down (or being upgraded).
  * @returns the rules added, as `jail:N`
@@ -297,7 +312,12 @@ export async function ensureRules(ctx: DaemonContext): Promise<string[]> {
   const runner = ctx.options.runner;
   for (const jail of ctx.jails.values()) {
     const c = jail.config;
-    if (jail.backendKind !== "ipfw" || c.ruleNumber === undefined || !c.manageRule) continue;
+    if (c.ruleNumber === undefined || !c.manageRule) continue;
+    if (jail.backendKind === "dry-run") {
+      dryRunRule(ctx, jail);
+      continue;
+    }
+    if (jail.backendKind !== "ipfw") continue;
     const listed = await runner.run([ipfw, "list", String(c.ruleNumber)]);
     if (listed.code === 0 && listed.stdout.includes(`table(${c.table})`)) continue;
     const argv = [

@@ -162,3 +162,35 @@ Deno.test("Daemon: a call failing because its table is gone (nft: No such file) 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Daemon: a dry-run jail with a rule prints the rule's ipfw argv once, with its table commands", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bw-repair-" });
+  await Deno.writeTextFile(`${dir}/maillog`, "");
+  const events: string[] = [];
+  const text = configText(dir).replace('backend = "ipfw"', 'backend = "dry-run"')
+    .replace('table = "bw-mail"', 'table = "bw-mail"\nport = [25, 465]');
+  const config = parseConfig(text, { file: `${dir}/jails.toml` });
+  const daemon = await Daemon.start({
+    config,
+    logger: createLogger({ write: (line) => events.push(line) }),
+    now: () => T0,
+    runner: { run: (argv) => Promise.reject(new Error(`unexpected run: ${argv.join(" ")}`)) },
+    resolve: () => Promise.resolve([]),
+    reloadConfig: () => Promise.resolve(config),
+  });
+  try {
+    await daemon.ban("mail", "203.0.113.5", {});
+    assertEquals(await daemon.reload(), { ok: true });
+    const dry = events.filter((e) => /event=dry-run/.test(e)).map((e) =>
+      /argv="([^"]*)"/.exec(e)?.[1]
+    );
+    assertEquals(dry, [
+      `${dir}/ipfw -q table bw-mail create type addr`,
+      `${dir}/ipfw -q add 1000 deny tcp from table(bw-mail) to any dst-port 25,465`,
+      `${dir}/ipfw -q table bw-mail add 203.0.113.5/32 0`,
+    ]);
+  } finally {
+    await daemon.close({ unban: false });
+    await Deno.remove(dir, { recursive: true });
+  }
+});
