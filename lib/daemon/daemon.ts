@@ -146,7 +146,9 @@ export class Daemon implements ControlHandler {
   }
 
   /** Lifts bans of one address (or all), in one jail or all. */
-  unban(options: { addr?: string; all?: boolean; jail?: string }): Promise<{ removed: number }> {
+  unban(
+    options: { addr?: string; all?: boolean; jail?: string; covering?: boolean },
+  ): Promise<{ removed: number; covering?: BannedEntry[] }> {
     return this.#exclusive(() => unbanByHand(this.#ctx, options));
   }
 

@@ -59,6 +59,9 @@ export function applyActions(ctx: DaemonContext, actions: readonly BanAction[]):
         bantime: formatDuration(duration),
         count: a.ban.banCount,
         origin: a.ban.origin,
+        // A prefix escalation says so, and which addresses led to it.
+        escalation: a.members ? "prefix" : undefined,
+        members: a.members?.join(","),
         line: a.ban.line,
       });
       if (jail) {

@@ -4,7 +4,7 @@
  * a poll), so none of them guards against another running.
  * @module
  */
-import { parseCidr, parseIp, UsageError, VERSION } from "../core/mod.ts";
+import { type Cidr, cidrContains, parseCidr, parseIp, UsageError, VERSION } from "../core/mod.ts";
 import {
   activeBans,
   type BanAction,
@@ -136,25 +136,46 @@ export async function banByHand(
   return toEntry(ban);
 }
 
-/** Lifts bans of one address (or all), in one jail or all. */
+/**
+ * Lifts bans of one address (or all), in one jail or all. A prefix ban that contains the
+ * address (an IPv6 /64 escalation) is named in `covering`, or lifted too with `covering`.
+ */
 export async function unbanByHand(
   ctx: DaemonContext,
-  request: { addr?: string; all?: boolean; jail?: string },
-): Promise<{ removed: number }> {
+  request: { addr?: string; all?: boolean; jail?: string; covering?: boolean },
+): Promise<{ removed: number; covering?: BannedEntry[] }> {
   checkJail(ctx, request.jail);
   let actions: BanAction[] = [];
+  let covering: BannedEntry[] = [];
   if (request.all) actions = unbanAll(ctx.state, request.jail);
   else {
     const target = request.addr === undefined ? undefined : parseCidr(request.addr);
     if (!target) throw new UsageError(`"${request.addr}" is not an address or CIDR`);
+    const prefixes = coveringBans(ctx, target, request.jail);
     for (const jail of ctx.jails.keys()) {
       if (request.jail === undefined || request.jail === jail) {
         actions.push(...manualUnban(ctx.state, jail, target));
+        if (!request.covering) continue;
+        for (const p of prefixes) {
+          const cidr = parseCidr(p.target);
+          if (p.jail === jail && cidr) actions.push(...manualUnban(ctx.state, jail, cidr));
+        }
       }
     }
+    if (!request.covering) covering = prefixes.map(toEntry);
   }
   await carryOut(ctx, actions);
-  return { removed: actions.filter((a) => a.kind === "unban").length };
+  const removed = actions.filter((a) => a.kind === "unban").length;
+  return covering.length > 0 ? { removed, covering } : { removed };
+}
+
+/** Active bans of a wider prefix that contains `target` (e.g. the /64 of an IPv6 address). */
+function coveringBans(ctx: DaemonContext, target: Cidr, jail?: string): BanRecord[] {
+  return activeBans(ctx.state, jail).filter((ban) => {
+    const p = parseCidr(ban.target);
+    return p !== undefined && p.family === target.family && p.prefix < target.prefix &&
+      cidrContains(p, target);
+  });
 }
 
 /** Forgets a jail's failure windows (its bans stay). */
