@@ -86,6 +86,10 @@ export function readGlobal(rep: Reporter, raw: Table | undefined): GlobalConfig 
         g.metricsInterval = readDuration(rep, path, v, { min: 1, forever: false }) ??
           g.metricsInterval;
         break;
+      case "firewall_check_interval":
+        g.firewallCheckInterval = readDuration(rep, path, v, { min: 1, forever: true }) ??
+          g.firewallCheckInterval;
+        break;
       default:
         unknownKey(rep, path, GLOBAL_KEYS);
     }

@@ -75,6 +75,11 @@ export interface GlobalConfig {
   metricsFile: string | undefined;
   /** `metrics_interval`: the metrics file is written at most this often, seconds (default 15). */
   metricsInterval: number;
+  /**
+   * `firewall_check_interval`: seconds between checks that the managed tables, rules and
+   * entries are still in the firewall (re-created when not); Infinity = never (default 300).
+   */
+  firewallCheckInterval: number;
 }
 
 /** One `[jail.NAME]` section merged over `[defaults]`, with defaults applied; durations in seconds. */
@@ -157,6 +162,7 @@ export const GLOBAL_DEFAULTS: Readonly<Omit<GlobalConfig, "ignoreIp">> = {
   hookTimeout: 10,
   metricsFile: undefined,
   metricsInterval: 15,
+  firewallCheckInterval: 300,
 };
 
 /** Defaults of the `bantime_increment` table. */
@@ -200,6 +206,7 @@ export const GLOBAL_KEYS: readonly string[] = [
   "hook_timeout",
   "metrics_file",
   "metrics_interval",
+  "firewall_check_interval",
 ];
 
 /** Keys accepted in `[defaults]` and `[jail.NAME]`. */

@@ -36,7 +36,7 @@ export type ControlCommand =
   | { cmd: "status"; jail?: string }
   | { cmd: "banned"; jail?: string }
   | { cmd: "ban"; jail: string; addr: string; duration?: number; force?: boolean }
-  | { cmd: "unban"; addr?: string; all?: boolean; jail?: string }
+  | { cmd: "unban"; addr?: string; all?: boolean; jail?: string; covering?: boolean }
   | { cmd: "reload" }
   | { cmd: "flush"; jail: string }
   | { cmd: "ping" };
@@ -166,6 +166,15 @@ export interface BannedEntry {
   banCount: number;
   /** Who made it: "filter", "manual", "import", ... */
   origin: string;
+  /** The backend kind it is applied with (absent from older daemons). */
+  backend?: string;
+  /** The firewall table it is applied in (absent from older daemons). */
+  table?: string;
+  /**
+   * True when banwatch has lifted the ban but the firewall has not confirmed the delete yet
+   * (it is retried; the address is still blocked meanwhile).
+   */
+  liftPending?: boolean;
 }
 
 /** The result of each command, as carried in {@link ControlSuccess.result}. */
@@ -176,8 +185,11 @@ export interface ControlResultMap {
   banned: { bans: BannedEntry[] };
   /** The ban that was made. */
   ban: BannedEntry;
-  /** How many bans were lifted. */
-  unban: { removed: number };
+  /**
+   * How many bans were lifted; `covering`: the prefix bans that contain the address and were
+   * not lifted (request `covering: true` to lift them too).
+   */
+  unban: { removed: number; covering?: BannedEntry[] };
   /** The new configuration is in use. */
   reload: { reloaded: true };
   /** How many addresses' failure windows were forgotten. */
@@ -199,7 +211,9 @@ export interface ControlHandler {
     options: { duration?: number; force?: boolean },
   ): Promise<BannedEntry>;
   /** Lifts bans of one address or all, in one jail or all. */
-  unban(options: { addr?: string; all?: boolean; jail?: string }): Promise<{ removed: number }>;
+  unban(
+    options: { addr?: string; all?: boolean; jail?: string; covering?: boolean },
+  ): Promise<{ removed: number; covering?: BannedEntry[] }>;
   /** Validates and loads the configuration file again. */
   reload(): Promise<{ ok: true } | { ok: false; problems: string[] }>;
   /** Forgets a jail's failure windows. */
@@ -214,7 +228,7 @@ const COMMAND_KEYS: Readonly<Record<ControlCommandName, readonly string[]>> = {
   status: ["jail"],
   banned: ["jail"],
   ban: ["jail", "addr", "duration", "force"],
-  unban: ["addr", "all", "jail"],
+  unban: ["addr", "all", "jail", "covering"],
   reload: [],
   flush: ["jail"],
   ping: [],
@@ -328,7 +342,11 @@ export function parseRequest(line: string): ControlRequest | { error: string; id
       const all = value.all === true;
       if (all && value.addr !== undefined) return fail(`give either "addr" or "all", not both`);
       if (!all && value.addr === undefined) return fail(`"addr" is missing (or set "all": true)`);
+      if (value.covering !== undefined && typeof value.covering !== "boolean") {
+        return fail(`"covering" must be a boolean`);
+      }
       const request: ControlRequest = { ...envelope, cmd };
+      if (value.covering === true) request.covering = true;
       if (all) request.all = true;
       else request.addr = value.addr as string;
       if (value.jail !== undefined) request.jail = value.jail as string;
@@ -496,7 +514,8 @@ async function dispatchRequest(
       return { value: await handler.ban(request.jail, request.addr, options) };
     }
     case "unban": {
-      const options: { addr?: string; all?: boolean; jail?: string } = {};
+      const options: { addr?: string; all?: boolean; jail?: string; covering?: boolean } = {};
+      if (request.covering !== undefined) options.covering = request.covering;
       if (request.addr !== undefined) options.addr = request.addr;
       if (request.all !== undefined) options.all = request.all;
       if (request.jail !== undefined) options.jail = request.jail;

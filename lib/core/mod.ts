@@ -5,6 +5,7 @@
  * @module
  */
 export {
+  cidrContains,
   cidrOf,
   createIpMatcher,
   displayTarget,

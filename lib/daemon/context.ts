@@ -109,6 +109,8 @@ export interface PendingChange extends FirewallChange {
   jail: string;
   /** The backend that applies it. */
   backendKind: BackendKind;
+  /** For the lift of a ban no longer in the decision state: that ban (for `banned`). */
+  ban?: BanRecord;
 }
 
 /** State changes not yet written because the disk refused them, merged by key. */
@@ -188,6 +190,10 @@ export interface DaemonContext {
   metricsWrittenAt: number;
   /** The last metrics write failed (logged once until one works). */
   metricsFailing: boolean;
+  /** When the firewall was last checked for missing tables, rules and entries (repair.ts). */
+  lastFirewallCheck: number;
+  /** A firewall call failed because a table or rule is missing: check before the next flush. */
+  repairDue: boolean;
 }
 
 /** A fresh context over an open store; no jail is built yet. */
@@ -228,6 +234,8 @@ export function createContext(
     firewallErrors: 0,
     metricsWrittenAt: 0,
     metricsFailing: false,
+    lastFirewallCheck: now,
+    repairDue: false,
   };
   return ctx;
 }

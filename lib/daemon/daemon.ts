@@ -8,6 +8,7 @@
  * - ingest.ts: lines -> verdicts -> failures -> ban actions (dns.ts resolves `usedns` names)
  * - persist.ts: the state writes, and the backlog when the disk refuses them
  * - enforce.ts: the firewall queue with backoff, reconcile and managed ipfw rules
+ * - placement.ts: each ban's own backend and table; repair.ts: the firewall check
  * - handlers.ts: the control requests
  * - hook_events.ts, hooks.ts: `on_ban`/`on_unban` runs, queued, never delaying a ban
  * - metrics.ts, prom_text.ts: the Prometheus `metrics_file`
@@ -36,6 +37,7 @@ import { expireAndPrune, readLogs } from "./ingest.ts";
 import { buildJails, hasGlobs, openTails, restoreState } from "./jails.ts";
 import { writeMetrics, writeMetricsIfDue } from "./metrics.ts";
 import { persist, writesWaiting } from "./persist.ts";
+import { checkFirewallIfDue } from "./repair.ts";
 
 /** The running daemon; also the control socket's handler. */
 export class Daemon implements ControlHandler {
@@ -80,8 +82,7 @@ export class Daemon implements ControlHandler {
     }
     buildJails(ctx, ctx.config);
     const now = this.now();
-    const rows = store.loadBans();
-    restoreState(ctx, rows, now);
+    const rows = restoreState(ctx, store.loadBans(), now);
     await reconcileTables(ctx, rows, this.now());
     await ensureRules(ctx);
     applyActions(ctx, expireBans(ctx.state, now));
@@ -105,6 +106,7 @@ export class Daemon implements ControlHandler {
       expireAndPrune(ctx);
       // A state write refused earlier (disk full, read-only) is retried every poll.
       if (writesWaiting(ctx)) persist(ctx);
+      await checkFirewallIfDue(ctx);
       await flushFirewall(ctx);
       writeMetricsIfDue(ctx);
       return result;
@@ -151,7 +153,9 @@ export class Daemon implements ControlHandler {
   }
 
   /** Lifts bans of one address (or all), in one jail or all. */
-  unban(options: { addr?: string; all?: boolean; jail?: string }): Promise<{ removed: number }> {
+  unban(
+    options: { addr?: string; all?: boolean; jail?: string; covering?: boolean },
+  ): Promise<{ removed: number; covering?: BannedEntry[] }> {
     return this.#exclusive(() => unbanByHand(this.#ctx, options));
   }
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { BackendError, displayTarget, formatDuration } from "../core/mod.ts";
-import { activeBans, type BanAction } from "../decide/mod.ts";
+import { activeBans, type BanAction, type BanRecord } from "../decide/mod.ts";
 import type { BackendKind } from "../config/mod.ts";
 import {
   type Backend,
@@ -60,6 +60,9 @@ export function applyActions(ctx: DaemonContext, actions: readonly BanAction[]):
         bantime: formatDuration(duration),
         count: a.ban.banCount,
         origin: a.ban.origin,
+        // A prefix escalation says so, and which addresses led to it.
+        escalation: a.members ? "prefix" : undefined,
+        members: a.members?.join(","),
         line: a.ban.line,
       });
       if (jail) {
@@ -100,18 +103,16 @@ export function queueFor(
 }
 
 /**
- * Queues a change; `kind` undefined (a jail no longer configured) means the override or ipfw.
- * The latest wish for an entry wins: a ban then an unban of the same target cancel out.
+ * Queues a change at a backend and table (for a ban: the ones it was applied with, see
+ * placement.ts). The latest wish for an entry wins: a ban then an unban of the same target
+ * cancel out.
  */
 export function queueChange(
   ctx: DaemonContext,
-  change: FirewallChange & { jail: string; kind: BackendKind | undefined },
+  change: FirewallChange & { jail: string; kind: BackendKind; ban?: BanRecord },
 ): void {
   const { kind, ...rest } = change;
-  const pending: PendingChange = {
-    ...rest,
-    backendKind: kind ?? ctx.options.backendOverride ?? "ipfw",
-  };
+  const pending: PendingChange = { ...rest, backendKind: kind };
   ctx.pending.set(changeKey(pending), pending);
 }
 
@@ -165,6 +166,7 @@ export async function flushFirewall(ctx: DaemonContext): Promise<void> {
       }
       await backend.apply(changes.map(({ op, table, target }) => ({ op, table, target })));
     } catch (error) {
+      if (isMissingObject(error)) ctx.repairDue = true;
       firewallFailed(ctx, error, "apply");
       return;
     }
@@ -200,8 +202,18 @@ function stillBanned(
   return false;
 }
 
+/**
+ * True when a firewall call failed because its table or rule is gone: ipfw exit 65 "does not
+ * exist", pf "Table does not exist", nft "No such file or directory".
+ */
+export function isMissingObject(error: unknown): boolean {
+  if (!(error instanceof BackendError)) return false;
+  if (error.code === 65 && /does not exist/.test(error.stderr)) return true;
+  return /Table does not exist|No such file or directory/i.test(error.stderr);
+}
+
 /** Logs a firewall failure and doubles the backoff (1 s up to {@link MAX_BACKOFF}). */
-function firewallFailed(ctx: DaemonContext, error: unknown, during: string): void {
+export function firewallFailed(ctx: DaemonContext, error: unknown, during: string): void {
   ctx.firewallErrors++;
   ctx.backoff = Math.min(MAX_BACKOFF, ctx.backoff === 0 ? 1 : ctx.backoff * 2);
   ctx.backoffUntil = ctx.options.now() + ctx.backoff;
@@ -293,15 +305,37 @@ export async function reconcileTables(
 }
 
 /**
+ * A dry run prints the argv of a jail's managed rule (`event=dry-run argv="/sbin/ipfw -q add
+ * 1000 deny ..."`) as it prints its table commands, once per rule.
+ */
+function dryRunRule(ctx: DaemonContext, jail: JailRuntime): void {
+  const c = jail.config;
+  if (c.ruleNumber === undefined) return;
+  const args = ipfwRuleArgs(c.table, { rule: c.ruleNumber, protocol: c.protocol, ports: c.ports });
+  const argv = [ctx.config.global.ipfwPath, ...args].join(" ");
+  const key = `rule\u0000${argv}`;
+  if (ctx.prepared.has(key)) return;
+  ctx.prepared.add(key);
+  ctx.logger.info("dry-run", { argv });
+}
+
+/**
  * Adds each managed ipfw rule (`rule = N`) that is missing. Rules stay on stop, so the
  * tables keep blocking while banwatch is down (or being upgraded).
+ * @returns the rules added, as `jail:N`
  */
-export async function ensureRules(ctx: DaemonContext): Promise<void> {
+export async function ensureRules(ctx: DaemonContext): Promise<string[]> {
+  const added: string[] = [];
   const ipfw = ctx.config.global.ipfwPath;
   const runner = ctx.options.runner;
   for (const jail of ctx.jails.values()) {
     const c = jail.config;
-    if (jail.backendKind !== "ipfw" || c.ruleNumber === undefined || !c.manageRule) continue;
+    if (c.ruleNumber === undefined || !c.manageRule) continue;
+    if (jail.backendKind === "dry-run") {
+      dryRunRule(ctx, jail);
+      continue;
+    }
+    if (jail.backendKind !== "ipfw") continue;
     const listed = await runner.run([ipfw, "list", String(c.ruleNumber)]);
     if (listed.code === 0 && listed.stdout.includes(`table(${c.table})`)) continue;
     const argv = [
@@ -312,10 +346,13 @@ export async function ensureRules(ctx: DaemonContext): Promise<void> {
         ports: c.ports,
       }),
     ];
-    const added = await runner.run(argv);
-    if (added.code === 0) ctx.logger.info("rule_added", { jail: c.name, argv: argv.join(" ") });
-    else {
-      firewallFailed(ctx, new BackendError(argv, added.code, added.stderr.trim()), "rule");
+    const result = await runner.run(argv);
+    if (result.code === 0) {
+      ctx.logger.info("rule_added", { jail: c.name, argv: argv.join(" ") });
+      added.push(`${c.name}:${c.ruleNumber}`);
+    } else {
+      firewallFailed(ctx, new BackendError(argv, result.code, result.stderr.trim()), "rule");
     }
   }
+  return added;
 }

@@ -4,7 +4,7 @@
  * a poll), so none of them guards against another running.
  * @module
  */
-import { parseCidr, parseIp, UsageError, VERSION } from "../core/mod.ts";
+import { type Cidr, cidrContains, parseCidr, parseIp, UsageError, VERSION } from "../core/mod.ts";
 import {
   activeBans,
   type BanAction,
@@ -19,10 +19,17 @@ import {
 import type { Config } from "../config/mod.ts";
 import type { BannedEntry, JailFileStatus, JailStatus, StatusReport } from "../control/mod.ts";
 import { type DaemonContext, daemonNow, errorText } from "./context.ts";
-import { applyActions, flushFirewall, pendingFor, queueChange } from "./enforce.ts";
+import { applyActions, flushFirewall, pendingFor } from "./enforce.ts";
 import { fileState, waitingGlobs } from "./files.ts";
+import {
+  followReload,
+  liftPendingEntries,
+  pendingOnlyJails,
+  placementsBefore,
+} from "./placement.ts";
 import { buildJails, openTails } from "./jails.ts";
 import { persist, tryWrite } from "./persist.ts";
+import { checkFirewall } from "./repair.ts";
 
 function toEntry(ban: BanRecord): BannedEntry {
   return {
@@ -37,7 +44,9 @@ function toEntry(ban: BanRecord): BannedEntry {
 }
 
 function checkJail(ctx: DaemonContext, jail: string | undefined): void {
-  if (jail !== undefined && !ctx.jails.has(jail)) throw new UsageError(`no jail "${jail}"`);
+  if (jail === undefined || ctx.jails.has(jail)) return;
+  for (const c of ctx.pending.values()) if (c.jail === jail) return; // still being lifted
+  throw new UsageError(`no jail "${jail}"`);
 }
 
 /** The status report for one jail or all; throws UsageError for an unknown jail. */
@@ -73,6 +82,7 @@ export function statusReport(ctx: DaemonContext, jail?: string): StatusReport {
         : {}),
     });
   }
+  jails.push(...pendingOnlyJails(ctx, jail));
   return {
     version: VERSION,
     pid: ctx.options.pid ?? 0,
@@ -86,7 +96,12 @@ export function statusReport(ctx: DaemonContext, jail?: string): StatusReport {
 
 /** Active bans, for one jail or all, oldest first. */
 export function bannedEntries(ctx: DaemonContext, jail?: string): BannedEntry[] {
-  return activeBans(ctx.state, jail).map(toEntry).sort((a, b) => a.since - b.since);
+  const entries = activeBans(ctx.state, jail).map((ban) => {
+    const entry = toEntry(ban);
+    const rt = ctx.jails.get(ban.jail);
+    return rt ? { ...entry, backend: rt.backendKind, table: rt.config.table } : entry;
+  });
+  return [...entries, ...liftPendingEntries(ctx, jail)].sort((a, b) => a.since - b.since);
 }
 
 /** Runs the actions a request decided: log, save, then apply to the firewall. */
@@ -124,25 +139,46 @@ export async function banByHand(
   return toEntry(ban);
 }
 
-/** Lifts bans of one address (or all), in one jail or all. */
+/**
+ * Lifts bans of one address (or all), in one jail or all. A prefix ban that contains the
+ * address (an IPv6 /64 escalation) is named in `covering`, or lifted too with `covering`.
+ */
 export async function unbanByHand(
   ctx: DaemonContext,
-  request: { addr?: string; all?: boolean; jail?: string },
-): Promise<{ removed: number }> {
+  request: { addr?: string; all?: boolean; jail?: string; covering?: boolean },
+): Promise<{ removed: number; covering?: BannedEntry[] }> {
   checkJail(ctx, request.jail);
   let actions: BanAction[] = [];
+  let covering: BannedEntry[] = [];
   if (request.all) actions = unbanAll(ctx.state, request.jail);
   else {
     const target = request.addr === undefined ? undefined : parseCidr(request.addr);
     if (!target) throw new UsageError(`"${request.addr}" is not an address or CIDR`);
+    const prefixes = coveringBans(ctx, target, request.jail);
     for (const jail of ctx.jails.keys()) {
       if (request.jail === undefined || request.jail === jail) {
         actions.push(...manualUnban(ctx.state, jail, target));
+        if (!request.covering) continue;
+        for (const p of prefixes) {
+          const cidr = parseCidr(p.target);
+          if (p.jail === jail && cidr) actions.push(...manualUnban(ctx.state, jail, cidr));
+        }
       }
     }
+    if (!request.covering) covering = prefixes.map(toEntry);
   }
   await carryOut(ctx, actions);
-  return { removed: actions.filter((a) => a.kind === "unban").length };
+  const removed = actions.filter((a) => a.kind === "unban").length;
+  return covering.length > 0 ? { removed, covering } : { removed };
+}
+
+/** Active bans of a wider prefix that contains `target` (e.g. the /64 of an IPv6 address). */
+function coveringBans(ctx: DaemonContext, target: Cidr, jail?: string): BanRecord[] {
+  return activeBans(ctx.state, jail).filter((ban) => {
+    const p = parseCidr(ban.target);
+    return p !== undefined && p.family === target.family && p.prefix < target.prefix &&
+      cidrContains(p, target);
+  });
 }
 
 /** Forgets a jail's failure windows (its bans stay). */
@@ -173,24 +209,13 @@ export async function reloadConfig(
     });
     return { ok: false, problems };
   }
-  const removed = [...ctx.jails.keys()].filter((name) =>
-    !config.jails.some((j) => j.enabled && j.name === name)
-  );
+  const before = placementsBefore(ctx);
   ctx.config = config;
   buildJails(ctx, config);
-  for (const name of removed) {
-    // A removed jail's bans leave the firewall with it.
-    for (const ban of activeBans(ctx.state, name)) {
-      queueChange(ctx, {
-        op: "delete",
-        table: name,
-        target: ban.target,
-        jail: name,
-        kind: undefined,
-      });
-    }
-    applyActions(ctx, unbanAll(ctx.state, name));
-  }
+  // A removed or disabled jail's bans leave the firewall with it, from the backend and table
+  // they were applied with; a jail whose backend or table changed takes its bans along.
+  for (const name of followReload(ctx, before)) applyActions(ctx, unbanAll(ctx.state, name));
+  await checkFirewall(ctx, "reload");
   persist(ctx);
   await openTails(ctx);
   await flushFirewall(ctx);

@@ -18,8 +18,9 @@ import { compileFilter, quickFilter, SessionTracker, usesSessions } from "../fil
 import { expandLogPaths } from "../source/mod.ts";
 import type { StoredBan } from "../state/mod.ts";
 import type { DaemonContext, JailRuntime } from "./context.ts";
-import { backendFor, queueChange, queueFor } from "./enforce.ts";
+import { backendFor, queueFor } from "./enforce.ts";
 import { openTail } from "./files.ts";
+import { placeStoredBans } from "./placement.ts";
 import { tryWrite } from "./persist.ts";
 
 /**
@@ -71,15 +72,18 @@ function toBanRecord(row: StoredBan): BanRecord {
 
 /**
  * Loads the file positions, the windows and history of configured jails, and the ban rows:
- * a configured jail's bans are restored (unapplied ones queued again), a removed jail's
- * entries are queued for deletion. Purges history older than `dbpurgeage` first.
- * @param rows the stored bans (also what the tables are reconciled with)
+ * a running jail's bans are restored (unapplied ones queued again), the entries of a jail not
+ * running (removed or disabled) are queued for deletion at the backend and table they were
+ * applied with (placement.ts). Purges history older than `dbpurgeage` first.
+ * @param stored the stored bans
+ * @returns the rows of running jails, placed where they are applied now (what the tables are
+ *   reconciled with)
  */
 export function restoreState(
   ctx: DaemonContext,
-  rows: readonly StoredBan[],
+  stored: readonly StoredBan[],
   now: number,
-): void {
+): StoredBan[] {
   const { store, state } = ctx;
   for (const p of store.loadPositions()) ctx.positions.set(p.path, p);
   for (const w of store.loadWindows()) {
@@ -92,24 +96,16 @@ export function restoreState(
   tryWrite(ctx, "purge", () => store.purgeHistory(purgeBefore));
   for (const entry of store.loadHistoryCounts(purgeBefore)) restoreHistory(state, entry);
   let restored = 0;
+  const rows = placeStoredBans(ctx, stored);
   for (const row of rows) {
     const jail = ctx.jails.get(row.jail);
-    if (!jail) {
-      // A jail removed from the config while stopped: its entries leave the firewall.
-      queueChange(ctx, {
-        op: "delete",
-        table: row.jail,
-        target: row.target,
-        jail: row.jail,
-        kind: undefined,
-      });
-      continue;
-    }
+    if (!jail) continue;
     restoreBan(state, toBanRecord(row));
     restored++;
     if (!row.applied) queueFor(ctx, jail, { op: "add", target: row.target });
   }
   if (restored > 0) ctx.logger.info("bans_restored", { count: restored });
+  return rows;
 }
 
 /**

@@ -115,7 +115,11 @@ export function persist(
       for (const pos of b.positions.values()) store.savePosition(pos);
       for (const w of b.windows.values()) store.saveWindow(w.jail, w.addr, w.times);
       for (const p of b.prefixes.values()) store.savePrefixWindow(p.jail, p.prefix, p.members);
-      for (const ban of b.bans.values()) store.upsertBan({ ...ban, applied: false });
+      for (const ban of b.bans.values()) {
+        const jail = ctx.jails.get(ban.jail);
+        const at = jail ? { backend: jail.backendKind, table: jail.config.table } : {};
+        store.upsertBan({ ...ban, applied: false, ...at });
+      }
       for (const h of b.history) store.addHistory(h.jail, h.target, h.time, h.bantime);
       store.events.addEvents(b.events);
       store.events.addFailures(b.failures.values());

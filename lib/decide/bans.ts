@@ -16,8 +16,11 @@ import { forgetWindows } from "./windows.ts";
 
 /** What the shell must do. */
 export type BanAction =
-  /** Add `ban.target` to the firewall; `update` when it was already banned (new `until`). */
-  | { kind: "ban"; ban: BanRecord; update?: true }
+  /**
+   * Add `ban.target` to the firewall; `update` when it was already banned (new `until`);
+   * `members`: for a prefix escalation, the distinct addresses whose failures led to it.
+   */
+  | { kind: "ban"; ban: BanRecord; update?: true; members?: string[] }
   /** Remove `target` from the firewall. */
   | { kind: "unban"; jail: string; target: string; reason: "expired" | "manual" }
   /** A ban refused for an ignored address or prefix; emitted once per (jail, addr). */

@@ -91,7 +91,9 @@ export function recordFailure(
         // The prefix window stays out of the map: takeDirty() reports it deleted.
         const failures = pw.members.size;
         deleteWindow(state, jw, key);
-        actions.push(autoBan(state, policy, { target: pText, failures, now, line }));
+        const members = [...pw.members.keys()].sort();
+        const act = autoBan(state, policy, { target: pText, failures, now, line });
+        actions.push(act.kind === "ban" ? { ...act, members } : act);
         return actions;
       }
       actions.push(...refuse(state, jail, pText, refusal));

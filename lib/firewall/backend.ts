@@ -36,6 +36,11 @@ export interface Backend {
   apply(changes: readonly FirewallChange[]): Promise<void>;
   /** The canonical CIDR texts currently in a table ([] when the table does not exist). */
   list(table: string): Promise<string[]>;
+  /**
+   * Which of `tables` are gone from the firewall (for nft: a set or its drop rule is gone), so
+   * that `prepare()` must make them again; absent for a backend that cannot lose them.
+   */
+  missing?(tables: readonly string[]): Promise<string[]>;
 }
 
 /** The backend kinds {@link createBackend} accepts. */

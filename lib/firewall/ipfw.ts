@@ -233,6 +233,17 @@ export function createIpfwBackend(options: BackendOptions): Backend {
       }
       if (first !== undefined) throw first;
     },
+    async missing(tables: readonly string[]): Promise<string[]> {
+      const gone: string[] = [];
+      for (const table of tables) {
+        const args = ipfwInfoArgs(table);
+        const info = await run(args);
+        if (info.code === 0) continue;
+        if (info.code === 71 && /No such process/.test(info.stderr)) gone.push(table);
+        else throw fail(args, info);
+      }
+      return gone;
+    },
     async list(table: string): Promise<string[]> {
       const args = ipfwListArgs(table);
       const r = await run(args);

@@ -156,12 +156,16 @@ function isObject(v: Json | undefined): v is { [key: string]: Json } {
 export function createNftBackend(options: BackendOptions): Backend {
   const { run, fail } = firewallProgram(options.nftPath ?? NFT_DEFAULT_PATH, options);
   const script = async (text: string): Promise<RunResult> => await run(["-f", "-"], text);
-  const listTable = async (): Promise<Map<string, string[]>> => {
+  const listJson = async (): Promise<string | undefined> => {
     const args = ["-j", "list", "table", "inet", NFT_TABLE];
     const r = await run(args);
-    if (r.code === 0) return parseNftSets(r.stdout);
-    if (/No such file or directory/.test(r.stderr)) return new Map();
+    if (r.code === 0) return r.stdout;
+    if (/No such file or directory/.test(r.stderr)) return undefined;
     throw fail(args, r);
+  };
+  const listTable = async (): Promise<Map<string, string[]>> => {
+    const json = await listJson();
+    return json === undefined ? new Map() : parseNftSets(json);
   };
 
   return {
@@ -197,6 +201,15 @@ export function createNftBackend(options: BackendOptions): Backend {
       if (retry === "") return;
       const second = await script(retry);
       if (second.code !== 0) throw fail(["-f", "-"], second);
+    },
+    async missing(tables: readonly string[]): Promise<string[]> {
+      const json = await listJson();
+      if (json === undefined) return [...tables];
+      const sets = parseNftSets(json);
+      const used = new Set(json.match(/"@[A-Za-z0-9_.-]+"/g)?.map((s) => s.slice(2, -1)));
+      return tables.filter((table) =>
+        nftRuleLines(table).some((r) => !sets.has(r.set) || !used.has(r.set))
+      );
     },
     async list(table: string): Promise<string[]> {
       const s = nftSetNames(table);

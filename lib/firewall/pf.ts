@@ -8,6 +8,12 @@
  *   table <bw_smtp> persist
  *   block drop in quick from <bw_smtp>
  *
+ * pf `pass` rules keep state, so an address added to a blocking table keeps its established
+ * connections until their states end. So after each add, every added address's states are
+ * killed: `pfctl -k ADDR`, one run per address (pfctl takes at most two `-k`, and the second
+ * names the destination, freebsd.md §2.9). A failing kill is a warning, never a retry: the
+ * address is in the table either way.
+ *
  * Several addresses go to one pfctl run per table and operation (chunked like ipfw). A delete
  * of an absent address is not an error for pfctl; a delete on a missing table ("Table does
  * not exist.") counts as done.
@@ -50,6 +56,13 @@ export function pfDeleteArgs(table: string, targets: readonly string[]): string[
   return ["-q", "-t", checkTable(table), "-T", "delete", ...targets];
 }
 
+/** `-q -k ADDR`: kills every state from ADDR (an address or CIDR). */
+export function pfKillArgs(target: string): string[] {
+  const cidr = parseCidr(target);
+  if (cidr === undefined) throw new RangeError(`Cannot kill pf states of "${target}": not a CIDR`);
+  return ["-q", "-k", cidr.text];
+}
+
 /** `-t T -T show`. */
 export function pfShowArgs(table: string): string[] {
   return ["-t", checkTable(table), "-T", "show"];
@@ -69,8 +82,22 @@ export function parsePfShow(stdout: string): string[] {
 
 /** Creates the pf backend. */
 export function createPfBackend(options: BackendOptions): Backend {
-  const { run, fail } = firewallProgram(options.pfctlPath ?? PFCTL_DEFAULT_PATH, options);
+  const { path, run, fail } = firewallProgram(
+    options.pfctlPath ?? PFCTL_DEFAULT_PATH,
+    options,
+  );
   const missingTable = (r: RunResult): boolean => /Table does not exist/i.test(r.stderr);
+  const killStates = async (target: string): Promise<void> => {
+    const args = pfKillArgs(target);
+    const r = await run(args);
+    if (r.code === 0) return;
+    options.logger?.warn("pf_kill_states_failed", {
+      argv: [path, ...args].join(" "),
+      code: r.code,
+      stderr: r.stderr.trim(),
+      detail: "the address is in the table; its established connections may go on",
+    });
+  };
 
   return {
     kind: "pf",
@@ -92,9 +119,21 @@ export function createPfBackend(options: BackendOptions): Backend {
           const args = pfAddArgs(group.table, part);
           const r = await run(args);
           if (r.code !== 0) first ??= fail(args, r);
+          else for (const target of part) await killStates(target);
         }
       }
       if (first !== undefined) throw first;
+    },
+    async missing(tables: readonly string[]): Promise<string[]> {
+      const gone: string[] = [];
+      for (const table of tables) {
+        const args = pfShowArgs(table);
+        const r = await run(args);
+        if (r.code === 0) continue;
+        if (missingTable(r)) gone.push(table);
+        else throw fail(args, r);
+      }
+      return gone;
     },
     async list(table: string): Promise<string[]> {
       const args = pfShowArgs(table);

@@ -11,7 +11,7 @@ import type { SQLInputValue } from "node:sqlite";
 import { foreverToNull, nullToForever } from "../core/mod.ts";
 
 /** The migration creating the report's tables (appended to store.ts's MIGRATIONS). */
-export const EVENTS_SCHEMA = `CREATE TABLE events (
+export const EVENTS_SCHEMA = `CREATE TABLE IF NOT EXISTS events (
      time REAL NOT NULL,
      kind TEXT NOT NULL,
      jail TEXT NOT NULL,
@@ -22,14 +22,14 @@ export const EVENTS_SCHEMA = `CREATE TABLE events (
      origin TEXT,
      detail TEXT
    );
-   CREATE INDEX events_time ON events (time);
-   CREATE TABLE failure_counts (
+   CREATE INDEX IF NOT EXISTS events_time ON events (time);
+   CREATE TABLE IF NOT EXISTS failure_counts (
      hour INTEGER NOT NULL,
      jail TEXT NOT NULL,
      addr TEXT NOT NULL,
      n INTEGER NOT NULL
    );
-   CREATE INDEX failure_counts_hour ON failure_counts (hour);`;
+   CREATE INDEX IF NOT EXISTS failure_counts_hour ON failure_counts (hour);`;
 
 /** What an event row records. */
 export type EventKind = "ban" | "unban" | "firewall_error";

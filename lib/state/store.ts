@@ -29,6 +29,10 @@ export const STATE_DB_NAME = "state.db";
 export interface StoredBan extends BanRecord {
   /** True once the firewall holds it; false while the change is pending (default false). */
   applied?: boolean;
+  /** The backend kind it is applied with (absent in rows older than schema 3, until filled). */
+  backend?: string;
+  /** The firewall table it is applied in (absent like `backend`). */
+  table?: string;
 }
 
 /** The failure times of one address in one jail. */
@@ -114,6 +118,10 @@ export interface Store {
   deleteBan(jail: string, target: string): boolean;
   /** Records whether the firewall holds the ban. */
   markApplied(jail: string, target: string, applied: boolean): void;
+  /** Records the backend and table a ban is applied with (lifting it goes there). */
+  setPlacement(jail: string, target: string, placement: { backend: string; table: string }): void;
+  /** The stored ban of (jail, target), if any. */
+  findBan(jail: string, target: string): StoredBan | undefined;
   /** Bans whose firewall change is still pending (applied = 0). */
   pendingBans(): StoredBan[];
   /** Appends a past ban to the history. */
@@ -199,6 +207,11 @@ const MIGRATIONS: readonly string[] = [
      SELECT jail, addr, times FROM
        (SELECT jail, addr, times, max(seq) AS seq FROM window_log GROUP BY jail, addr)
      WHERE times <> '[]';`,
+  // Each ban knows the backend and table it was applied with, so that lifting it reaches them
+  // whatever the configuration says later (issue 11). NULL in older rows: the daemon fills them
+  // from the configuration at its first start.
+  `ALTER TABLE bans ADD COLUMN backend TEXT;
+   ALTER TABLE bans ADD COLUMN fw_table TEXT;`,
   // banwatch report: ban/unban/firewall-error events and failures per hour (state/events.ts).
   EVENTS_SCHEMA,
 ];
@@ -402,8 +415,8 @@ function createStore(
   const events = createEventLog({ run, all });
   const selectBans = (where: string): StoredBan[] =>
     all(
-      `SELECT jail, target, since, until, failures, ban_count, origin, line, applied
-       FROM bans ${where} ORDER BY since, jail, target`,
+      `SELECT jail, target, since, until, failures, ban_count, origin, line, applied, backend,
+         fw_table FROM bans ${where} ORDER BY since, jail, target`,
     ).map(toBan);
 
   return {
@@ -537,11 +550,14 @@ function createStore(
     },
     upsertBan(ban: StoredBan): void {
       run(
-        `INSERT INTO bans (jail, target, since, until, failures, ban_count, origin, line, applied)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO bans (jail, target, since, until, failures, ban_count, origin, line, applied,
+           backend, fw_table)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (jail, target) DO UPDATE SET since = excluded.since,
            until = excluded.until, failures = excluded.failures, ban_count = excluded.ban_count,
-           origin = excluded.origin, line = excluded.line, applied = excluded.applied`,
+           origin = excluded.origin, line = excluded.line, applied = excluded.applied,
+           backend = coalesce(excluded.backend, bans.backend),
+           fw_table = coalesce(excluded.fw_table, bans.fw_table)`,
         ban.jail,
         ban.target,
         ban.since,
@@ -551,6 +567,8 @@ function createStore(
         ban.origin,
         ban.line ?? null,
         ban.applied ? 1 : 0,
+        ban.backend ?? null,
+        ban.table ?? null,
       );
     },
     deleteBan(jail: string, target: string): boolean {
@@ -563,6 +581,26 @@ function createStore(
         jail,
         target,
       );
+    },
+    setPlacement(
+      jail: string,
+      target: string,
+      placement: { backend: string; table: string },
+    ): void {
+      run(
+        "UPDATE bans SET backend = ?, fw_table = ? WHERE jail = ? AND target = ?",
+        placement.backend,
+        placement.table,
+        jail,
+        target,
+      );
+    },
+    findBan(jail: string, target: string): StoredBan | undefined {
+      const row = stmt(
+        `SELECT jail, target, since, until, failures, ban_count, origin, line, applied, backend,
+           fw_table FROM bans WHERE jail = ? AND target = ?`,
+      ).get(jail, target);
+      return row === undefined ? undefined : toBan(row);
     },
     pendingBans(): StoredBan[] {
       return selectBans("WHERE applied = 0");
@@ -644,6 +682,8 @@ function toBan(r: Record<string, unknown>): StoredBan {
     applied: Number(r.applied) !== 0,
   };
   if (r.line !== null && r.line !== undefined) ban.line = String(r.line);
+  if (typeof r.backend === "string") ban.backend = r.backend;
+  if (typeof r.fw_table === "string") ban.table = r.fw_table;
   return ban;
 }
 

@@ -62,6 +62,7 @@ Deno.test("parseConfig() applies every default of [global] and of a jail", () =>
     hookTimeout: 10,
     metricsFile: undefined,
     metricsInterval: 15,
+    firewallCheckInterval: 300,
   });
   assertEquals(config.jails.length, 1);
   const x = jail(config, "x");
@@ -126,6 +127,7 @@ Deno.test("parseConfig() reads every [global] key", () => {
   assertEquals(g.timezone, "Asia/Tokyo");
   assertEquals(g.unbanOnStop, true);
   assertEquals(g.firewallTimeout, 30);
+  assertEquals(g.firewallCheckInterval, 60);
 });
 
 Deno.test("parseConfig() lets jails inherit [defaults] and override them key by key", () => {

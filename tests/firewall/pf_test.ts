@@ -1,12 +1,14 @@
 import { assertEquals, assertOk, assertRejects, assertThrows } from "../_assert.ts";
 import type { Runner, RunOptions, RunResult } from "../../lib/core/exec.ts";
 import { BackendError } from "../../lib/core/errors.ts";
+import { createLogger } from "../../lib/core/log.ts";
 import { createBackend } from "../../lib/firewall/mod.ts";
 import {
   isValidPfTableName,
   parsePfShow,
   pfAddArgs,
   pfDeleteArgs,
+  pfKillArgs,
   pfShowArgs,
 } from "../../lib/firewall/pf.ts";
 
@@ -71,7 +73,39 @@ Deno.test("createPfBackend().apply() sends one pfctl run per table and operation
   assertEquals(runner.calls, [
     ["/sbin/pfctl", "-q", "-t", "bw", "-T", "delete", "2001:db8::/64"],
     ["/sbin/pfctl", "-q", "-t", "bw", "-T", "add", "192.0.2.1/32", "192.0.2.2/32"],
+    ["/sbin/pfctl", "-q", "-k", "192.0.2.1/32"],
+    ["/sbin/pfctl", "-q", "-k", "192.0.2.2/32"],
   ]);
+});
+
+Deno.test("createPfBackend().apply() kills each added address's states; a failing kill is a warning", async () => {
+  const runner = scriptedRunner((argv) =>
+    argv.includes("-k") && argv.at(-1) === "2001:db8::/64"
+      ? { code: 1, stdout: "", stderr: "pfctl: DIOCKILLSTATES: Operation not permitted\n" }
+      : OK
+  );
+  const warnings: string[] = [];
+  const logger = createLogger({ write: (line) => warnings.push(line) });
+  const backend = createBackend("pf", { runner, logger });
+  await backend.apply([
+    { op: "add", table: "bw", target: "2001:db8::/64" },
+    { op: "add", table: "bw", target: "192.0.2.1" },
+  ]);
+  assertEquals(runner.calls.filter((c) => c.includes("-k")), [
+    ["/sbin/pfctl", "-q", "-k", "2001:db8::/64"],
+    ["/sbin/pfctl", "-q", "-k", "192.0.2.1/32"],
+  ]);
+  assertEquals(warnings.length, 1);
+  assertOk(
+    /level=warn event=pf_kill_states_failed .*-k 2001:db8::\/64.*code=1/.test(warnings[0]!),
+    warnings[0],
+  );
+  // No kill when the add failed, and nothing for deletes.
+  const failing = scriptedRunner(() => ({ code: 1, stdout: "", stderr: "pfctl: busy\n" }));
+  const b2 = createBackend("pf", { runner: failing });
+  await assertRejects(() => b2.apply([{ op: "add", table: "bw", target: "192.0.2.1" }]));
+  assertEquals(failing.calls.length, 1);
+  assertEquals(pfKillArgs("192.0.2.9"), ["-q", "-k", "192.0.2.9/32"]);
 });
 
 Deno.test("createPfBackend() treats a missing table as empty / already deleted", async () => {

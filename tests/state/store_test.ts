@@ -220,9 +220,13 @@ Deno.test("openStore() migrates windows of a version 1 database into the window 
     db.exec(`CREATE TABLE windows (jail TEXT NOT NULL, addr TEXT NOT NULL, times TEXT NOT NULL,
                PRIMARY KEY (jail, addr));
              INSERT INTO windows VALUES ('postfix', '192.0.2.7', '[1,2]');
+             CREATE TABLE bans (jail TEXT NOT NULL, target TEXT NOT NULL, since REAL NOT NULL,
+               until REAL, failures INTEGER NOT NULL, ban_count INTEGER NOT NULL,
+               origin TEXT NOT NULL, line TEXT, applied INTEGER NOT NULL DEFAULT 0,
+               PRIMARY KEY (jail, target));
              PRAGMA user_version = 1;`);
     db.close();
-    // (the other version 1 tables are left out: this migration only reads `windows`)
+    // (the other version 1 tables are left out: the migrations only read `windows`, `bans`)
     use(open(path, logs), (store) => {
       assertEquals(store.loadWindows(), [{ jail: "postfix", addr: "192.0.2.7", times: [1, 2] }]);
       store.saveWindow("postfix", "192.0.2.7", [3]);

@@ -353,7 +353,9 @@ export function formatBanned(bans: readonly BannedEntry[], options: FormatOption
       b.until === null ? "forever" : roundDuration(b.until - options.now),
       String(b.failures),
       String(b.banCount),
-      b.origin,
+      b.liftPending
+        ? `${b.origin} (lift pending: ${b.backend ?? "?"} ${b.table ?? "?"})`
+        : b.origin,
     ]),
   );
 }
@@ -408,8 +410,8 @@ export function savedStatus(
     return {
       name,
       enabled: jail?.enabled ?? false,
-      backend: jail?.backend ?? "-",
-      table: jail?.table ?? "-",
+      backend: jail?.backend ?? jailBans[0]?.backend ?? "-",
+      table: jail?.table ?? jailBans[0]?.table ?? "-",
       files: jail
         ? positions
           .filter((p) => jail.logPaths.some((pattern) => matchesLogPath(pattern, p.path)))
@@ -539,7 +541,8 @@ export const BANNED_COMMAND: Command = {
   help: [
     "Usage: banwatch banned [--jail JAIL] [options]",
     "",
-    "Lists active bans with address, jail, since, until, failures and ban count.",
+    "Lists active bans with address, jail, since, until, failures and ban count, and the",
+    "bans already lifted whose firewall delete is still pending (ORIGIN says so).",
     'With --json: {"bans": [...]}.',
     "",
     "Options:",
@@ -632,11 +635,14 @@ export const UNBAN_COMMAND: Command = {
     "       banwatch unban --all [--jail JAIL] [options]",
     "",
     "Lifts the bans of ADDR (in every jail, or only JAIL), or every ban with --all.",
-    "Prints how many bans were lifted; none is not an error.",
+    "Prints how many bans were lifted; none is not an error. When ADDR lies inside a banned",
+    "prefix (an IPv6 /64 banned because several of its addresses failed), that ban is named",
+    "and stays unless --covering is given.",
     "",
     "Options:",
     "  -j, --jail JAIL     only in this jail",
     "      --all           every ban (of JAIL, or of every jail)",
+    "      --covering      also lift the prefix bans that contain ADDR",
     "",
     COMMON_HELP,
   ].join("\n"),
@@ -644,8 +650,10 @@ export const UNBAN_COMMAND: Command = {
     const { values, positionals } = parseCommandArgs("unban", args, {
       jail: { type: "string", short: "j" },
       all: { type: "boolean" },
+      covering: { type: "boolean" },
     });
     const command: ControlCommand = { cmd: "unban" };
+    if (values.covering) command.covering = true;
     if (values.all) {
       if (positionals.length > 0) {
         throw new UsageError("unban: give either ADDR or --all, not both");
@@ -666,6 +674,14 @@ export const UNBAN_COMMAND: Command = {
       const scope = typeof values.jail === "string" ? ` in ${values.jail}` : "";
       const what = values.all ? "" : ` of ${command.addr}`;
       ctx.io.out(`lifted ${removed} ban${removed === 1 ? "" : "s"}${what}${scope}\n`);
+      const covering = Array.isArray(result.covering) ? result.covering as BannedEntry[] : [];
+      for (const c of covering) {
+        ctx.io.out(
+          `${command.addr} is still blocked: it lies inside the ban of ${c.target} in ${c.jail}; ` +
+            `lift that with: banwatch unban ${c.target} --jail ${c.jail} ` +
+            `(or: banwatch unban ${command.addr} --covering)\n`,
+        );
+      }
     }
     return 0;
   },
