@@ -13,6 +13,8 @@
 import type { IpAddress } from "../core/mod.ts";
 import {
   type CompiledFilter,
+  considerNearMiss,
+  createNearMissTracker,
   dateHits,
   type DateMemo,
   explainMiss,
@@ -20,9 +22,14 @@ import {
   type LineVerdict,
   literalCursor,
   matchLine,
+  NEAR_MISS_MIN_PROGRESS,
   type NearMiss,
+  nearMissCandidate,
+  type NearMissGroup,
+  type NearMissTracker,
   prefilteredVerdict,
   quickFilter,
+  rankNearMisses,
   SessionTracker,
   usesSessions,
 } from "../filter/mod.ts";
@@ -53,6 +60,10 @@ export interface NumberedLine {
   number: number;
   /** The line text. */
   text: string;
+  /** For missed lines: why. */
+  reason?: MissClass;
+  /** For near misses: the furthest failregex (index) and the part of it that matched. */
+  diverged?: { regex: number; after: string };
 }
 
 /** One miss class's count and its first example. */
@@ -79,6 +90,8 @@ export interface TestRunOptions {
   keepLimit?: number;
   /** Compute explanations for the example near misses. */
   explain?: boolean;
+  /** Collect near misses, ranked (default true; lib/filter/near_miss.ts). */
+  nearMisses?: boolean;
   /** Most distinct addresses counted in `hosts` (default 100,000; the rest count as overflow). */
   maxHosts?: number;
   /**
@@ -114,6 +127,8 @@ export interface TestRun {
   readonly prefilter: LinePrefilter | undefined;
   /** Open connections, when the filter correlates lines (`<F-MLFID>`). */
   readonly sessions: SessionTracker | undefined;
+  /** The near misses collected, when on. */
+  readonly near: NearMissTracker | undefined;
   /** Lines read. */
   lines: number;
   /** Lines that matched a failregex with a usable address. */
@@ -139,7 +154,7 @@ export interface TestRun {
   /** Failures in line order, for --simulate (only when requested). */
   failures: FoundFailure[] | undefined;
   /** Options in force. */
-  readonly options: Required<Omit<TestRunOptions, "ignore">> & {
+  readonly options: Required<Omit<TestRunOptions, "ignore" | "nearMisses">> & {
     ignore: TestRunOptions["ignore"] | undefined;
   };
 }
@@ -157,6 +172,7 @@ export function createTestRun(
   return {
     ...quick,
     sessions: usesSessions(filter) ? new SessionTracker() : undefined,
+    near: options.nearMisses === false ? undefined : createNearMissTracker(filter),
     lines: 0,
     matched: 0,
     ignored: 0,
@@ -195,18 +211,49 @@ function keep(list: NumberedLine[], limit: number, number: number, text: string)
   if (list.length < limit) list.push({ number, text: ownCopy(text) });
 }
 
-function miss(run: TestRun, cls: MissClass, number: number, text: string, now: number): void {
+/**
+ * `near`: whether the line may be a near miss (undefined: ask nearMissCandidate()).
+ */
+function miss(
+  run: TestRun,
+  cls: MissClass,
+  number: number,
+  text: string,
+  now: number,
+  near?: boolean,
+): void {
   run.missed++;
   let summary = run.misses.get(cls);
   if (!summary) {
     summary = { count: 0, example: { number, text: ownCopy(text) } };
     if (run.options.explain && cls === "no-failregex") {
-      summary.explanation = explainMiss(run.filter, text, now);
+      // An example that got almost nowhere explains nothing; the near misses do.
+      summary.explanation = explainMiss(run.filter, text, now).filter((n) =>
+        n.progress >= NEAR_MISS_MIN_PROGRESS
+      );
     }
     run.misses.set(cls, summary);
   }
   summary.count++;
-  if (run.options.keepMissed) keep(run.kept.missed, run.options.keepLimit, number, text);
+  let joined: readonly NearMissGroup[] = [];
+  if (
+    cls === "no-failregex" && run.near !== undefined &&
+    (near ?? nearMissCandidate(run.near, text))
+  ) {
+    joined = considerNearMiss(run.near, text, number, now);
+  }
+  if (run.options.keepMissed && run.kept.missed.length < run.options.keepLimit) {
+    const best = joined.reduce<NearMissGroup | undefined>(
+      (a, g) => (a === undefined || g.near.progress > a.near.progress ? g : a),
+      undefined,
+    );
+    run.kept.missed.push({
+      number,
+      text: ownCopy(text),
+      reason: cls,
+      ...(best ? { diverged: { regex: best.regex, after: best.near.matchedPattern } } : {}),
+    });
+  }
 }
 
 /**
@@ -223,6 +270,11 @@ export function addText(run: TestRun, text: string, now: number): void {
     return;
   }
   const cursor = literalCursor(prefilter, text);
+  // Lines that may be near misses are counted the long way (considerNearMiss() needs them).
+  const nearKeys = run.near === undefined ? [] : run.near.keys;
+  const nearCursor = nearKeys === undefined || nearKeys.length === 0
+    ? undefined
+    : literalCursor({ failregex: nearKeys, prefregex: undefined }, text);
   const dates = !run.options.keepMissed ? run.dates : undefined;
   let summary = run.misses.get("no-failregex");
   // forEachLine(), inlined: this loop runs once per line of the log.
@@ -232,14 +284,18 @@ export function addText(run: TestRun, text: string, now: number): void {
     if (nl < 0) nl = text.length;
     const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
     const rejected = cursor.rejects(start, end);
+    const near = nearKeys === undefined ||
+      (nearCursor !== undefined && !nearCursor.rejects(start, end));
     // The most common line, counted without slicing it: no literal, the memo knows its date
-    // (a hit counts the date), and its class already has an example.
-    if (rejected && summary !== undefined && dates?.hitAt(text, start, now) !== undefined) {
+    // (a hit counts the date), its class already has an example, and it is no near miss.
+    if (
+      rejected && !near && summary !== undefined && dates?.hitAt(text, start, now) !== undefined
+    ) {
       run.lines++;
       run.missed++;
       summary.count++;
     } else {
-      countLine(run, text.slice(start, end), now, false, rejected);
+      countLine(run, text.slice(start, end), now, false, rejected, near);
       summary ??= run.misses.get("no-failregex");
     }
     start = nl + 1;
@@ -265,6 +321,7 @@ function countLine(
   now: number,
   truncated: boolean,
   rejected: boolean | undefined,
+  near?: boolean,
 ): LineVerdict {
   const number = ++run.lines;
   if (truncated) {
@@ -289,7 +346,7 @@ function countLine(
   switch (verdict.kind) {
     case "missed":
       if (verdict.regex !== undefined) run.regexHits[verdict.regex]!++;
-      miss(run, verdict.reason, number, text, now);
+      miss(run, verdict.reason, number, text, now, near);
       break;
     case "ignored":
       run.ignored++;
@@ -348,6 +405,33 @@ export interface TestReportJson {
   ignoreregex: Array<{ regex: string; hits: number }>;
   /** Date template -> hits. */
   dateTemplates: Record<string, number>;
+  /** The missed lines that got furthest into each failregex, grouped by shape, furthest first. */
+  nearMisses: NearMissJson[];
+}
+
+/** One group of near misses in `--json`. */
+export interface NearMissJson {
+  /** The failregex, 1-based as in the report. */
+  failregex: number;
+  /** Lines in the group. */
+  count: number;
+  /** The example line's number. */
+  line: number;
+  /** The example line. */
+  example: string;
+  /** The part of the failregex that matched. */
+  matched: string;
+  /** The rest of the failregex, from the token that did not match. */
+  expected: string;
+  /** What the example line has where the rest was expected. */
+  found: string;
+  /** How far the match got (literal characters of the pattern). */
+  progress: number;
+}
+
+/** The near-miss groups of a run, ranked (none when near misses are off). */
+export function nearMissGroups(run: TestRun, perRegex = 5): NearMissGroup[] {
+  return run.near ? rankNearMisses(run.near, perRegex) : [];
 }
 
 /** Builds the `--json` object of a run. */
@@ -374,6 +458,16 @@ export function reportJson(run: TestRun): TestReportJson {
       hits: run.ignoreHits[i] ?? 0,
     })),
     dateTemplates: Object.fromEntries(dateHits(run.filter)),
+    nearMisses: nearMissGroups(run, 10).map((g) => ({
+      failregex: g.regex + 1,
+      count: g.count,
+      line: g.example.number,
+      example: g.example.text,
+      matched: g.near.matchedPattern,
+      expected: g.near.remainingPattern,
+      found: g.near.lineRest,
+      progress: g.near.progress,
+    })),
   };
 }
 
@@ -408,6 +502,7 @@ export function formatReport(
     printMatched?: boolean;
     printMissed?: boolean;
     printIgnored?: boolean;
+    explain?: boolean;
   },
 ): string {
   const spec = run.filter.spec;
@@ -469,6 +564,8 @@ export function formatReport(
     out.push("`-", "");
   }
 
+  if (run.matched === 0 || options.explain) out.push(...formatNearMisses(run));
+
   if (run.hosts.size > 0) {
     const top = [...run.hosts].sort((a, b) => b[1] - a[1]).slice(0, 10);
     out.push(`Addresses: ${run.hosts.size + run.hostsOverflow} distinct`);
@@ -479,11 +576,56 @@ export function formatReport(
 
   const printList = (title: string, list: NumberedLine[]) => {
     out.push(`${title}:`);
-    for (const l of list) out.push(`${l.number}: ${shorten(l.text, 4000)}`);
+    for (const l of list) out.push(`${l.number}: ${missPrefix(l)}${shorten(l.text, 4000)}`);
     out.push("");
   };
   if (options.printMatched) printList("Matched line(s)", run.kept.matched);
   if (options.printIgnored) printList("Ignored line(s)", run.kept.ignored);
   if (options.printMissed) printList("Missed line(s)", run.kept.missed);
   return out.join("\n");
+}
+
+/** `--print-missed`'s prefix: the reason class and, for a near miss, where it diverged. */
+function missPrefix(l: NumberedLine): string {
+  if (l.reason === undefined) return "";
+  if (l.diverged === undefined) return `[${l.reason}] `;
+  return `[${l.reason}, near miss: failregex ${l.diverged.regex + 1} diverged after ${
+    shorten(tail(l.diverged.after, 40), 60)
+  }] `;
+}
+
+function tail(text: string, max: number): string {
+  return text.length > max ? `…${text.slice(-(max - 1))}` : text;
+}
+
+/** The "Near misses" section (empty when there is nothing to show). */
+function formatNearMisses(run: TestRun): string[] {
+  if (run.near === undefined) return [];
+  const groups = nearMissGroups(run);
+  const out: string[] = [];
+  out.push("Near misses (missed lines that got furthest into a failregex, by shape):");
+  if (groups.length === 0) {
+    out.push("|  (none: no missed line got further than a few characters into a failregex)");
+  }
+  let regex = -1;
+  for (const g of groups) {
+    if (g.regex !== regex) {
+      regex = g.regex;
+      out.push(`|- failregex ${regex + 1}: ${shorten(g.near.pattern, 120)}`);
+    }
+    const n = g.near;
+    out.push(
+      `|  [${g.count}] like line ${g.example.number}: ${shorten(g.example.text)}`,
+      `|      matched: ${shorten(n.matchedPattern, 100)}`,
+      `|      then expected: ${shorten(n.remainingPattern, 100)}`,
+      `|      but the line has: ${n.lineRest === "" ? "(end of line)" : shorten(n.lineRest, 100)}`,
+    );
+  }
+  if (run.near.unexamined > 0) {
+    out.push(
+      `|  (${run.near.unexamined} candidate lines of other shapes not examined: more than ${run.near.maxExplained} shapes)`,
+    );
+  }
+  out.push("`-", "");
+  return out;
 }

@@ -63,7 +63,12 @@ function prefixRegex(cache: ExplainCache, source: string, flags: string): RegExp
  * @param line the log line
  * @param now epoch seconds
  */
-export function explainMiss(filter: CompiledFilter, line: string, now: number): NearMiss[] {
+export function explainMiss(
+  filter: CompiledFilter,
+  line: string,
+  now: number,
+  options: { requirePrefregex?: boolean } = {},
+): NearMiss[] {
   const cache = explainCache(filter);
   const text = stripCr(line);
   let subject = text;
@@ -88,9 +93,12 @@ export function explainMiss(filter: CompiledFilter, line: string, now: number): 
         const outer = mapPos;
         subject = m.groups!["content"]!;
         mapPos = (pos) => outer(pos + base);
+      } else if (options.requirePrefregex) {
+        return [];
       }
     } catch {
       // explain without the prefregex
+      if (options.requirePrefregex) return [];
     }
   }
   const out: NearMiss[] = [];
@@ -151,5 +159,40 @@ function explainOne(
     remainingPattern: pattern.slice(k === 0 ? cut : (branch[k]?.start ?? branchEnd), branchEnd),
     linePos,
     lineRest: text.slice(linePos, linePos + LINE_REST_MAX),
+    tokens: k,
+    progress: progressOf(branch.slice(0, k)),
   };
+}
+
+/** Weight of an address capture or of a group that must match, in progressOf(). */
+const GROUP_WEIGHT = 3;
+
+/**
+ * How much of a pattern a matched run of nodes stands for, in literal characters: a literal
+ * counts its length (times its minimum repetitions), a class one per required character, an
+ * address capture or a group a few; `.` wildcards, anchors and optional parts count nothing,
+ * since they match whatever is there.
+ * @param nodes matched top-level nodes of one branch
+ */
+export function progressOf(nodes: readonly PatternNode[]): number {
+  let sum = 0;
+  for (const n of nodes) sum += nodeWeight(n);
+  return sum;
+}
+
+function nodeWeight(n: PatternNode): number {
+  const min = n.quantifier?.min ?? 1;
+  if (min === 0) return 0;
+  if (n.host) return GROUP_WEIGHT;
+  switch (n.type) {
+    case "literal":
+    case "escape":
+      return n.literal !== undefined ? n.literal.length * min : min;
+    case "class":
+      return min;
+    case "group":
+      return n.groupKind === "lookahead" || n.groupKind === "lookbehind" ? 0 : GROUP_WEIGHT;
+    default:
+      return 0;
+  }
 }

@@ -45,15 +45,25 @@ but ignored by ignoreregex; matched but the <HOST> text is not an address; addre
 FILTER is, in this order: a jail name from -c FILE; a built-in filter name (banwatch filters);
 a filter file (TOML); or a regular expression with <HOST> (as fail2ban-regex accepts).
 
+Near misses: when no line matched (or with --explain), the report ranks the missed lines that
+got furthest into each failregex (after the date and the prefregex): lines of the same shape
+(same divergence point; digits, addresses and hex masked) form one group, shown furthest first
+with its count, one example line, the part of the failregex that matched, the rest it expected
+and what the line has instead. Lines that got only a few characters in are not near misses.
+--json lists them as "nearMisses".
+
 Options:
   -c, --config FILE      jails.toml to take jails (and ignoreip) from
       --datepattern P    override the filter's datepattern ({^LN-BEG}, %b %d %H:%M:%S, {NONE}, ...)
       --timezone TZ      zone for dates without one (UTC, Asia/Tokyo, +0900; default local)
       --ignoreregex RE   add an ignoreregex
       --usedns           accept a hostname where <HOST> stands (unsafe: attackers own their PTR)
-      --explain          for near misses, show how far each failregex got on the example line
+      --explain          show near misses even when lines matched, and how far each failregex
+                         got on the first missed line
+      --no-near-misses   do not look for near misses (a little faster on huge logs)
       --print-matched    print the matched lines
-      --print-missed     print the missed lines
+      --print-missed     print the missed lines, each after its reason ([no-failregex], ...;
+                         for a near miss, the failregex and where it diverged)
       --print-ignored    print the ignored lines
       --simulate         apply maxretry/findtime/bantime over the log's own timeline, print bans
       --maxretry N       for --simulate (default: the jail's, else ${JAIL_DEFAULTS.maxRetry})
@@ -145,6 +155,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
       ignoreregex: { type: "string", multiple: true },
       usedns: { type: "boolean" },
       explain: { type: "boolean" },
+      "no-near-misses": { type: "boolean" },
       "print-matched": { type: "boolean" },
       "print-missed": { type: "boolean" },
       "print-ignored": { type: "boolean" },
@@ -186,6 +197,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
     keepMissed: values["print-missed"] ?? false,
     keepIgnored: values["print-ignored"] ?? false,
     explain: values.explain ?? false,
+    nearMisses: !(values["no-near-misses"] ?? false),
     collectFailures: values.simulate ?? false,
   });
 
@@ -218,6 +230,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
       printMatched: values["print-matched"] ?? false,
       printMissed: values["print-missed"] ?? false,
       printIgnored: values["print-ignored"] ?? false,
+      explain: values.explain ?? false,
     }),
   );
   if (values.simulate) ctx.io.out(formatSimulation(simulation));
