@@ -15,6 +15,7 @@ import {
   type CompiledFilter,
   considerNearMiss,
   createNearMissTracker,
+  createSteerCheck,
   dateHits,
   type DateMemo,
   explainMiss,
@@ -31,6 +32,9 @@ import {
   quickFilter,
   rankNearMisses,
   SessionTracker,
+  type SteerCheck,
+  type SteeredHost,
+  steeredHost,
   usesSessions,
 } from "../filter/mod.ts";
 import { forEachLine } from "../source/mod.ts";
@@ -129,6 +133,10 @@ export interface TestRun {
   readonly sessions: SessionTracker | undefined;
   /** The near misses collected, when on. */
   readonly near: NearMissTracker | undefined;
+  /** Finds matched lines whose address the line chose (a `.*` before `<HOST>`), if any can. */
+  readonly steer: SteerCheck | undefined;
+  /** Matched lines whose `<HOST>` also fits elsewhere in the line, and the first of them. */
+  steered: { count: number; example: (NumberedLine & { found: SteeredHost }) | undefined };
   /** Lines read. */
   lines: number;
   /** Lines that matched a failregex with a usable address. */
@@ -173,6 +181,8 @@ export function createTestRun(
     ...quick,
     sessions: usesSessions(filter) ? new SessionTracker() : undefined,
     near: options.nearMisses === false ? undefined : createNearMissTracker(filter),
+    steer: createSteerCheck(filter),
+    steered: { count: 0, example: undefined },
     lines: 0,
     matched: 0,
     ignored: 0,
@@ -363,6 +373,7 @@ function countLine(
         break;
       }
       run.matched++;
+      if (run.steer) countSteered(run, verdict.regex, number, text, now);
       const key = addr ? addr.text : verdict.host;
       const seen = run.hosts.get(key);
       if (seen !== undefined) run.hosts.set(key, seen + 1);
@@ -374,6 +385,13 @@ function countLine(
     }
   }
   return verdict;
+}
+
+function countSteered(run: TestRun, regex: number, number: number, text: string, now: number) {
+  const found = steeredHost(run.steer!, text, regex, now);
+  if (found === undefined) return;
+  run.steered.count++;
+  run.steered.example ??= { number, text: ownCopy(text), found };
 }
 
 // Ignored lines are counted apart (as fail2ban-regex does) but also listed among the reasons.
@@ -407,6 +425,14 @@ export interface TestReportJson {
   dateTemplates: Record<string, number>;
   /** The missed lines that got furthest into each failregex, grouped by shape, furthest first. */
   nearMisses: NearMissJson[];
+  /** Matched lines whose `<HOST>` also fits elsewhere in the line (attacker-written text). */
+  steered: {
+    count: number;
+    line?: number;
+    example?: string;
+    address?: string;
+    alsoFits?: string;
+  };
 }
 
 /** One group of near misses in `--json`. */
@@ -458,6 +484,17 @@ export function reportJson(run: TestRun): TestReportJson {
       hits: run.ignoreHits[i] ?? 0,
     })),
     dateTemplates: Object.fromEntries(dateHits(run.filter)),
+    steered: {
+      count: run.steered.count,
+      ...(run.steered.example
+        ? {
+          line: run.steered.example.number,
+          example: run.steered.example.text,
+          address: run.steered.example.found.host,
+          alsoFits: run.steered.example.found.other,
+        }
+        : {}),
+    },
     nearMisses: nearMissGroups(run, 10).map((g) => ({
       failregex: g.regex + 1,
       count: g.count,
@@ -491,6 +528,8 @@ export interface ReportHeader {
   logLabel: string;
   /** The datepattern in force, or undefined for auto-detection. */
   datepattern: string | undefined;
+  /** The filter's lint warnings, as `banwatch check` words them (printed before the results). */
+  warnings?: readonly string[];
 }
 
 /** Formats the human report: fail2ban-regex's sections plus the reasons for every miss. */
@@ -512,6 +551,11 @@ export function formatReport(
   if (header.datepattern !== undefined) out.push(`Use datepattern : ${header.datepattern}`);
   out.push(`Use    log file : ${header.logLabel}`);
   out.push("Use    encoding : UTF-8 (invalid bytes shown as U+FFFD)", "");
+  if (header.warnings && header.warnings.length > 0) {
+    out.push("Filter warnings (as banwatch check gives them):");
+    for (const w of header.warnings) out.push(`|  ${w}`);
+    out.push("`-", "");
+  }
   out.push("Results", "=======", "");
 
   const total = run.regexHits.reduce((a, b) => a + b, 0);
@@ -565,6 +609,7 @@ export function formatReport(
   }
 
   if (run.matched === 0 || options.explain) out.push(...formatNearMisses(run));
+  out.push(...formatSteered(run));
 
   if (run.hosts.size > 0) {
     const top = [...run.hosts].sort((a, b) => b[1] - a[1]).slice(0, 10);
@@ -628,4 +673,24 @@ function formatNearMisses(run: TestRun): string[] {
   }
   out.push("`-", "");
   return out;
+}
+
+/** The section on addresses taken from text the attacker writes (empty when there is none). */
+function formatSteered(run: TestRun): string[] {
+  const ex = run.steered.example;
+  if (ex === undefined) return [];
+  const f = ex.found;
+  return [
+    "Addresses from attacker-written text:",
+    `|  [${run.steered.count}] matched lines where failregex <HOST> also fits elsewhere in the ` +
+    "line: the address came from a part of the line the attacker writes",
+    `|      line ${ex.number}: ${shorten(ex.text, 240)}`,
+    `|      took ${f.host} (column ${f.at + 1}); failregex ${
+      f.regex + 1
+    } also fits with ${f.other} (column ${f.otherAt + 1})`,
+    "|      the daemon writes its text once: one of the two copies is the attacker's (a user",
+    "|      name, a quoted string); anchor the failregex and use [^ ]+ or \\S+ instead of .*",
+    "`-",
+    "",
+  ];
 }

@@ -53,22 +53,26 @@ function prefixRegex(cache: ExplainCache, source: string, flags: string): RegExp
   return re;
 }
 
+/** The text the failregexes see in a line, and how its positions map back to the line. */
+export interface ExplainSubject {
+  /** The line, CR stripped. */
+  text: string;
+  /** The text after the date cut and the prefregex (its `<F-CONTENT>`). */
+  subject: string;
+  /** Position in `subject` -> position in `text`. */
+  mapPos: (pos: number) => number;
+  /** The prefregex matched (true when there is none). */
+  prefregex: boolean;
+}
+
 /**
- * For each failregex, the longest prefix of the pattern (cut at top-level tokens: literals,
- * escapes, groups, classes, quantified atoms) that still matches in the line, anchored as the
- * full pattern is, and where in the line that match ended. Runs on the same text matchLine()
- * searches (date cut, prefregex content); positions refer to the line as given. Does not
- * count date hits. Never throws.
+ * The text matchLine() runs the failregexes on (date cut, prefregex content), found with the
+ * explain cache's own date detector (no date hit is counted). Never throws.
  * @param filter the compiled filter
  * @param line the log line
  * @param now epoch seconds
  */
-export function explainMiss(
-  filter: CompiledFilter,
-  line: string,
-  now: number,
-  options: { requirePrefregex?: boolean } = {},
-): NearMiss[] {
+export function explainSubject(filter: CompiledFilter, line: string, now: number): ExplainSubject {
   const cache = explainCache(filter);
   const text = stripCr(line);
   let subject = text;
@@ -84,6 +88,7 @@ export function explainMiss(
     subject = cutDate(text, d);
     mapPos = (pos) => (pos < d.start ? pos : pos + (d.end - d.start));
   }
+  let prefregex = true;
   if (cache.prefIndices) {
     try {
       const m = cache.prefIndices.exec(subject);
@@ -93,14 +98,36 @@ export function explainMiss(
         const outer = mapPos;
         subject = m.groups!["content"]!;
         mapPos = (pos) => outer(pos + base);
-      } else if (options.requirePrefregex) {
-        return [];
+      } else if (!m) {
+        prefregex = false;
       }
     } catch {
-      // explain without the prefregex
-      if (options.requirePrefregex) return [];
+      prefregex = false;
     }
   }
+  return { text, subject, mapPos, prefregex };
+}
+
+/**
+ * For each failregex, the longest prefix of the pattern (cut at top-level tokens: literals,
+ * escapes, groups, classes, quantified atoms) that still matches in the line, anchored as the
+ * full pattern is, and where in the line that match ended. Runs on the same text matchLine()
+ * searches (date cut, prefregex content); positions refer to the line as given. Does not
+ * count date hits. Never throws.
+ * @param filter the compiled filter
+ * @param line the log line
+ * @param now epoch seconds
+ * @param options `requirePrefregex`: explain nothing (return []) when the prefregex fails
+ */
+export function explainMiss(
+  filter: CompiledFilter,
+  line: string,
+  now: number,
+  options: { requirePrefregex?: boolean } = {},
+): NearMiss[] {
+  const cache = explainCache(filter);
+  const { text, subject, mapPos, prefregex } = explainSubject(filter, line, now);
+  if (!prefregex && options.requirePrefregex) return [];
   const out: NearMiss[] = [];
   filter.failregex.forEach((r, index) => {
     try {

@@ -24,4 +24,6 @@ export {
 export type { NearMissGroup, NearMissTracker } from "./near_miss.ts";
 export { literalCursor, prefilteredVerdict, quickFilter } from "./prefilter.ts";
 export type { LinePrefilter, QuickFilter } from "./prefilter.ts";
+export { createSteerCheck, steeredHost } from "./steer.ts";
+export type { SteerCheck, SteeredHost } from "./steer.ts";
 export { createLineJudge, SessionTracker, usesSessions } from "./sessions.ts";

@@ -114,10 +114,10 @@ Deno.test("banwatch test --explain shows how far a near miss got", async () => {
   assertEquals(r.code, 0, r.stderr);
   // The first missed line got almost nowhere; the near misses show the lines that got far.
   assertNotMatch(r.stdout, /failregex 1 matched up to: /);
-  assertMatch(r.stdout, /\n\|  \[7\] like line 2: .*SASL LOGIN authentication failed/);
-  assertMatch(r.stdout, /\n\|      matched: warning: unknown\\\[<HOST>\\\]: SASL \n/);
-  assertMatch(r.stdout, /\n\|      then expected: CRAM-MD5 authentication failed\n/);
-  assertMatch(r.stdout, /\n\|      but the line has: LOGIN authentication failed/);
+  assertMatch(r.stdout, /\n\| {2}\[7\] like line 2: .*SASL LOGIN authentication failed/);
+  assertMatch(r.stdout, /\n\| {6}matched: warning: unknown\\\[<HOST>\\\]: SASL \n/);
+  assertMatch(r.stdout, /\n\| {6}then expected: CRAM-MD5 authentication failed\n/);
+  assertMatch(r.stdout, /\n\| {6}but the line has: LOGIN authentication failed/);
 });
 
 Deno.test("banwatch test reads stdin and prints matched lines", async () => {

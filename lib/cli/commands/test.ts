@@ -16,6 +16,7 @@ import {
   compileFilter,
   type FilterSpec,
   findBuiltinFilter,
+  lintFilter,
   validateFilter,
 } from "../../filter/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
@@ -51,6 +52,11 @@ got furthest into each failregex (after the date and the prefregex): lines of th
 with its count, one example line, the part of the failregex that matched, the rest it expected
 and what the line has instead. Lines that got only a few characters in are not near misses.
 --json lists them as "nearMisses".
+
+Before the results, the report prints the warnings banwatch check gives for the filter (.* before
+<HOST>, unanchored, backtracking). A matched line whose <HOST> also fits elsewhere in the same
+line (the pattern's text written twice, once by the attacker) is reported: its address came from
+text the attacker writes ("steered" in --json).
 
 Options:
   -c, --config FILE      jails.toml to take jails (and ignoreip) from
@@ -189,6 +195,10 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
     );
   }
   const filter = compileFilter(spec);
+  // The warnings `check` gives for this filter, before the results (lines in the same words).
+  const warnings = lintFilter(spec).filter((f) => f.severity === "warning").map((f) =>
+    `${f.key}${f.index === undefined ? "" : `[${f.index}]`}: ${f.severity}: ${f.message}`
+  );
   const global = resolved.config?.global ?? { ignoreIp: [], ignoreSelf: false };
   const checks = createIgnoreChecks(global, resolved.jail);
   const run = createTestRun(filter, {
@@ -214,6 +224,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
   if (values.json) {
     const json = {
       ...reportJson(run),
+      warnings,
       ...(values.simulate ? { bans: simulation } : {}),
       seconds: Number(seconds.toFixed(3)),
     };
@@ -225,6 +236,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
       filterLabel: resolved.label,
       logLabel: logPath === "-" ? "standard input" : logPath,
       datepattern: spec.datepattern,
+      warnings,
     }, {
       seconds,
       printMatched: values["print-matched"] ?? false,
