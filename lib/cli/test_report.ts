@@ -46,6 +46,7 @@ export type MissClass =
   | "ignored"
   | "not-an-address"
   | "ignoreip"
+  | "never-banned"
   | "truncated";
 
 /** Human wording of each miss class, in report order. */
@@ -55,6 +56,7 @@ export const MISS_CLASSES: ReadonlyArray<readonly [MissClass, string]> = [
   ["ignored", "matched but ignored by ignoreregex"],
   ["not-an-address", "matched but the <HOST> text is not an address"],
   ["ignoreip", "matched but the address is in ignoreip"],
+  ["never-banned", "matched but the address is never banned (loopback, this host's own)"],
   ["truncated", "longer than the line limit: cut, so never matched (its end is unknown)"],
 ];
 
@@ -78,6 +80,8 @@ export interface MissSummary {
   example: NumberedLine | undefined;
   /** For near misses, how far the regexes got on the example. */
   explanation?: NearMiss[];
+  /** Why the example's address is not banned (`never banned: loopback`). */
+  note?: string;
 }
 
 /** What to keep while counting. */
@@ -368,8 +372,13 @@ function countLine(
     case "matched": {
       run.regexHits[verdict.regex]!++;
       const addr = verdict.addr;
-      if (addr && run.options.ignore?.(addr) !== undefined) {
-        miss(run, "ignoreip", number, text, now);
+      const why = addr ? run.options.ignore?.(addr) : undefined;
+      if (why !== undefined) {
+        // ignoreip is what the admin set; loopback and own addresses are never banned anyway.
+        const cls = why.startsWith("ignoreip") ? "ignoreip" : "never-banned";
+        miss(run, cls, number, text, now);
+        const summary = run.misses.get(cls)!;
+        if (summary.count === 1) summary.note = cls === "ignoreip" ? why : `never banned: ${why}`;
         break;
       }
       run.matched++;
@@ -560,6 +569,7 @@ export function formatReport(
 
   const total = run.regexHits.reduce((a, b) => a + b, 0);
   out.push(`Failregex: ${total} total`);
+  if (total !== run.matched) out.push(`|  (${failregexTotalWhy(run, total)})`);
   out.push("|-  #) [# of hits] regular expression");
   spec.failregex.forEach((re, i) =>
     out.push(`|  ${String(i + 1).padStart(2)}) [${run.regexHits[i]}] ${re}`)
@@ -597,6 +607,7 @@ export function formatReport(
       const m = run.misses.get(cls)!;
       out.push(`|  [${m.count}] ${words}`);
       if (m.example) out.push(`|      line ${m.example.number}: ${shorten(m.example.text)}`);
+      if (m.note) out.push(`|      ${m.note}`);
       for (const near of m.explanation ?? []) {
         out.push(
           `|      failregex ${near.regex + 1} matched up to: ${shorten(near.matchedPattern, 80)}`,
@@ -693,4 +704,24 @@ function formatSteered(run: TestRun): string[] {
     "`-",
     "",
   ];
+}
+
+/** Why `Failregex: N total` differs from `matched`: the lines a failregex hit that did not count. */
+function failregexTotalWhy(run: TestRun, total: number): string {
+  const parts: string[] = [];
+  const add = (n: number | undefined, words: string) => {
+    if (n) parts.push(`${n} ${words}`);
+  };
+  add(run.ignored, "ignored by ignoreregex");
+  add(run.misses.get("not-an-address")?.count, "<HOST> not an address");
+  add(run.misses.get("ignoreip")?.count, "in ignoreip");
+  add(run.misses.get("never-banned")?.count, "never banned");
+  const counted = parts.length === 0 ? 0 : run.ignored +
+    (run.misses.get("not-an-address")?.count ?? 0) + (run.misses.get("ignoreip")?.count ?? 0) +
+    (run.misses.get("never-banned")?.count ?? 0);
+  add(
+    total - run.matched - counted,
+    "matched only as <F-NOFAIL> or session lines (no failure by themselves)",
+  );
+  return `failregex hits ${total}, of which ${run.matched} count as failures: ${parts.join(", ")}`;
 }

@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import {
   ConfigError,
+  DEFAULT_CONFIG_PATH,
   displayTarget,
   formatDuration,
   parseDuration,
@@ -43,7 +44,7 @@ Runs every line of LOG (a path, or - for stdin) through FILTER and reports what 
 for every line that did not, why: no date found; date found but no failregex matched; matched
 but ignored by ignoreregex; matched but the <HOST> text is not an address; address in ignoreip.
 
-FILTER is, in this order: a jail name from -c FILE; a built-in filter name (banwatch filters);
+FILTER is, in this order: a jail name from -c FILE (default ${DEFAULT_CONFIG_PATH}); a built-in filter name (banwatch filters);
 a filter file (TOML); or a regular expression with <HOST> (as fail2ban-regex accepts).
 
 Near misses: when no line matched (or with --explain), the report ranks the missed lines that
@@ -107,6 +108,14 @@ async function resolveFilter(
   name: string,
   configPath: string | undefined,
 ): Promise<ResolvedFilter> {
+  // Without -c, a name that may be a jail is looked up in the default configuration, as the
+  // daemon would read it.
+  if (
+    configPath === undefined && /^[\w.-]+$/.test(name) && !looksLikeFile(name) &&
+    looksLikeFile(DEFAULT_CONFIG_PATH)
+  ) {
+    configPath = DEFAULT_CONFIG_PATH;
+  }
   const config = configPath === undefined ? undefined : await loadConfig(configPath);
   const jail = config?.jails.find((j) => j.name === name);
   if (jail && config) {
@@ -121,7 +130,7 @@ async function resolveFilter(
   if (!/<HOST>|<ADDR>|<IP[46]>|<SUBNET>|\(\?P?<host>/.test(name)) {
     throw new UsageError(
       `FILTER "${name}" is not a jail${
-        configPath ? ` in ${configPath}` : ""
+        configPath ? ` in ${configPath}` : ` (no -c, and ${DEFAULT_CONFIG_PATH} does not exist)`
       }, a built-in filter, ` +
         "a file, or a regex with <HOST>",
     );
