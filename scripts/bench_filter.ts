@@ -56,6 +56,47 @@ const FILTERS: readonly BenchFilter[] = [
   },
 ].map((f) => ({ ...f, ere: f.ere.replace("<HOST>", ADDRESS_ERE) }));
 
+/** A filter that matches no line of the generated log (the admin's dovecot-pop3imap). */
+const NOTHING_MATCHES: BenchFilter = {
+  name: "refused-tcp6",
+  regex: String.raw`refused connection from <HOST>, service qpopper \(tcp6\)`,
+  ere: "",
+};
+
+/**
+ * banwatch with near misses (the default) and without (`--no-near-misses`, the time before issue
+ * 12), the runs interleaved so that a busy machine slows both alike.
+ */
+async function runNearMissPair(file: string, f: BenchFilter, runs: number): Promise<[Run, Run]> {
+  const withNear: Run[] = [];
+  const without: Run[] = [];
+  for (let i = 0; i < runs; i++) {
+    without.push(await runBanwatch(file, f, 1, ["--no-near-misses"]));
+    withNear.push(await runBanwatch(file, f, 1));
+  }
+  const merge = (rs: Run[]): Run => ({
+    ...rs[0]!,
+    wall: median(rs.map((r) => r.wall)),
+    peakKb: Math.max(...rs.map((r) => r.peakKb ?? 0)),
+    inner: median(rs.map((r) => r.inner ?? 0)),
+    note: runs > 1 ? `median of ${runs}` : "",
+  });
+  return [merge(withNear), merge(without)];
+}
+
+/** The target row of issue 12: near misses cost at most half again the run's wall. */
+function nearMissCheck(name: string, withNear: Run, without: Run): string[] {
+  const ratio = withNear.wall / without.wall;
+  const inner = (withNear.inner ?? 0) / (without.inner ?? 1);
+  return [
+    "banwatch wall with / without near misses",
+    name,
+    `${ratio.toFixed(2)}x (in-process ${inner.toFixed(2)}x)`,
+    "<= 1.5x",
+    ratio <= 1.5 ? "PASS" : "FAIL",
+  ];
+}
+
 /** One tool's figures on one file. */
 interface Run {
   tool: "banwatch" | "fail2ban-regex" | "grep";
@@ -75,14 +116,21 @@ function fail(what: string, m: Measured): never {
   throw new Error(`${what} exited ${m.code}: ${m.stderr.slice(0, 2000)}`);
 }
 
-async function runBanwatch(file: string, f: BenchFilter, runs: number): Promise<Run> {
+async function runBanwatch(
+  file: string,
+  f: BenchFilter,
+  runs: number,
+  extra: readonly string[] = [],
+): Promise<Run> {
   const results: Measured[] = [];
   let json: { lines: number; matched: number; seconds: number } | undefined;
   const inner: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const m = await measure(Deno.execPath(), banwatchArgs(["test", file, f.regex, "--json"]), {
-      env: TZ_ENV,
-    });
+    const m = await measure(
+      Deno.execPath(),
+      banwatchArgs(["test", file, f.regex, "--json", ...extra]),
+      { env: TZ_ENV },
+    );
     if (m.code !== 0) fail("banwatch test", m);
     json = JSON.parse(m.stdout);
     inner.push(json!.seconds);
@@ -225,10 +273,15 @@ async function main(args: string[]): Promise<number> {
   for (const f of FILTERS) {
     out(`== ${f.name}: '${f.regex}'`);
     out(`   grep -E '${f.ere}'`);
-    const bw = await runBanwatch(file, f, runs);
+    // Near misses are computed by default; the run without them is the time before issue 12.
+    const [bw, bwPlain] = await runNearMissPair(file, f, runs);
     const gr = await runGrep(file, f, lines, runs);
     all.push(bw, gr);
-    out(`   banwatch ${bw.wall.toFixed(3)} s, grep ${gr.wall.toFixed(3)} s`);
+    out(
+      `   banwatch ${bw.wall.toFixed(3)} s (without near misses ${bwPlain.wall.toFixed(3)} s), ` +
+        `grep ${gr.wall.toFixed(3)} s`,
+    );
+    checks.push(nearMissCheck(f.name, bw, bwPlain));
     let f2bRun: Run | undefined;
     let f2bFull = true;
     if (f2b) {
@@ -308,6 +361,17 @@ async function main(args: string[]): Promise<number> {
     ]);
     out("");
   }
+
+  // The admin's regex that matches nothing: near misses are what the report is then about.
+  const none = NOTHING_MATCHES;
+  out(`== ${none.name}: '${none.regex}' (near misses only)`);
+  const [nm, nmPlain] = await runNearMissPair(file, none, runs);
+  out(
+    `   banwatch ${nm.wall.toFixed(3)} s (without near misses ${nmPlain.wall.toFixed(3)} s), ` +
+      `${nmPlain.matched} matched\n`,
+  );
+  all.push(nm);
+  checks.push(nearMissCheck(none.name, nm, nmPlain));
 
   out(`Figures (${thousands(lines)}-line maillog, ${(bytes / 1e6).toFixed(1)} MB):\n`);
   out(

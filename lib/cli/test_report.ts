@@ -13,6 +13,9 @@
 import type { IpAddress } from "../core/mod.ts";
 import {
   type CompiledFilter,
+  considerNearMiss,
+  createNearMissTracker,
+  createSteerCheck,
   dateHits,
   type DateMemo,
   explainMiss,
@@ -20,10 +23,18 @@ import {
   type LineVerdict,
   literalCursor,
   matchLine,
+  NEAR_MISS_MIN_PROGRESS,
   type NearMiss,
+  nearMissCandidate,
+  type NearMissGroup,
+  type NearMissTracker,
   prefilteredVerdict,
   quickFilter,
+  rankNearMisses,
   SessionTracker,
+  type SteerCheck,
+  type SteeredHost,
+  steeredHost,
   syslogRepeatCount,
   usesSessions,
 } from "../filter/mod.ts";
@@ -36,6 +47,7 @@ export type MissClass =
   | "ignored"
   | "not-an-address"
   | "ignoreip"
+  | "never-banned"
   | "truncated";
 
 /** Human wording of each miss class, in report order. */
@@ -45,6 +57,7 @@ export const MISS_CLASSES: ReadonlyArray<readonly [MissClass, string]> = [
   ["ignored", "matched but ignored by ignoreregex"],
   ["not-an-address", "matched but the <HOST> text is not an address"],
   ["ignoreip", "matched but the address is in ignoreip"],
+  ["never-banned", "matched but the address is never banned (loopback, this host's own)"],
   ["truncated", "longer than the line limit: cut, so never matched (its end is unknown)"],
 ];
 
@@ -54,6 +67,10 @@ export interface NumberedLine {
   number: number;
   /** The line text. */
   text: string;
+  /** For missed lines: why. */
+  reason?: MissClass;
+  /** For near misses: the furthest failregex (index) and the part of it that matched. */
+  diverged?: { regex: number; after: string };
 }
 
 /** One miss class's count and its first example. */
@@ -64,6 +81,8 @@ export interface MissSummary {
   example: NumberedLine | undefined;
   /** For near misses, how far the regexes got on the example. */
   explanation?: NearMiss[];
+  /** Why the example's address is not banned (`never banned: loopback`). */
+  note?: string;
 }
 
 /** What to keep while counting. */
@@ -80,6 +99,8 @@ export interface TestRunOptions {
   keepLimit?: number;
   /** Compute explanations for the example near misses. */
   explain?: boolean;
+  /** Collect near misses, ranked (default true; lib/filter/near_miss.ts). */
+  nearMisses?: boolean;
   /** Most distinct addresses counted in `hosts` (default 100,000; the rest count as overflow). */
   maxHosts?: number;
   /**
@@ -124,6 +145,12 @@ export interface TestRun {
   readonly prefilter: LinePrefilter | undefined;
   /** Open connections, when the filter correlates lines (`<F-MLFID>`). */
   readonly sessions: SessionTracker | undefined;
+  /** The near misses collected, when on. */
+  readonly near: NearMissTracker | undefined;
+  /** Finds matched lines whose address the line chose (a `.*` before `<HOST>`), if any can. */
+  readonly steer: SteerCheck | undefined;
+  /** Matched lines whose `<HOST>` also fits elsewhere in the line, and the first of them. */
+  steered: { count: number; example: (NumberedLine & { found: SteeredHost }) | undefined };
   /** Lines read. */
   lines: number;
   /** Lines that matched a failregex with a usable address. */
@@ -155,7 +182,7 @@ export interface TestRun {
   /** Failures in line order, for --simulate (only when requested). */
   failures: FoundFailure[] | undefined;
   /** Options in force. */
-  readonly options: Required<Omit<TestRunOptions, "ignore">> & {
+  readonly options: Required<Omit<TestRunOptions, "ignore" | "nearMisses">> & {
     ignore: TestRunOptions["ignore"] | undefined;
   };
 }
@@ -173,6 +200,9 @@ export function createTestRun(
   return {
     ...quick,
     sessions: usesSessions(filter) ? new SessionTracker() : undefined,
+    near: options.nearMisses === false ? undefined : createNearMissTracker(filter),
+    steer: createSteerCheck(filter),
+    steered: { count: 0, example: undefined },
     lines: 0,
     matched: 0,
     ignored: 0,
@@ -214,18 +244,49 @@ function keep(list: NumberedLine[], limit: number, number: number, text: string)
   if (list.length < limit) list.push({ number, text: ownCopy(text) });
 }
 
-function miss(run: TestRun, cls: MissClass, number: number, text: string, now: number): void {
+/**
+ * `near`: whether the line may be a near miss (undefined: ask nearMissCandidate()).
+ */
+function miss(
+  run: TestRun,
+  cls: MissClass,
+  number: number,
+  text: string,
+  now: number,
+  near?: boolean,
+): void {
   run.missed++;
   let summary = run.misses.get(cls);
   if (!summary) {
     summary = { count: 0, example: { number, text: ownCopy(text) } };
     if (run.options.explain && cls === "no-failregex") {
-      summary.explanation = explainMiss(run.filter, text, now);
+      // An example that got almost nowhere explains nothing; the near misses do.
+      summary.explanation = explainMiss(run.filter, text, now).filter((n) =>
+        n.progress >= NEAR_MISS_MIN_PROGRESS
+      );
     }
     run.misses.set(cls, summary);
   }
   summary.count++;
-  if (run.options.keepMissed) keep(run.kept.missed, run.options.keepLimit, number, text);
+  let joined: readonly NearMissGroup[] = [];
+  if (
+    cls === "no-failregex" && run.near !== undefined &&
+    (near ?? nearMissCandidate(run.near, text))
+  ) {
+    joined = considerNearMiss(run.near, text, number, now);
+  }
+  if (run.options.keepMissed && run.kept.missed.length < run.options.keepLimit) {
+    const best = joined.reduce<NearMissGroup | undefined>(
+      (a, g) => (a === undefined || g.near.progress > a.near.progress ? g : a),
+      undefined,
+    );
+    run.kept.missed.push({
+      number,
+      text: ownCopy(text),
+      reason: cls,
+      ...(best ? { diverged: { regex: best.regex, after: best.near.matchedPattern } } : {}),
+    });
+  }
 }
 
 /**
@@ -242,6 +303,11 @@ export function addText(run: TestRun, text: string, now: number): void {
     return;
   }
   const cursor = literalCursor(prefilter, text);
+  // Lines that may be near misses are counted the long way (considerNearMiss() needs them).
+  const nearKeys = run.near === undefined ? [] : run.near.keys;
+  const nearCursor = nearKeys === undefined || nearKeys.length === 0
+    ? undefined
+    : literalCursor({ failregex: nearKeys, prefregex: undefined }, text);
   const dates = !run.options.keepMissed ? run.dates : undefined;
   let summary = run.misses.get("no-failregex");
   // forEachLine(), inlined: this loop runs once per line of the log.
@@ -251,17 +317,19 @@ export function addText(run: TestRun, text: string, now: number): void {
     if (nl < 0) nl = text.length;
     const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
     const rejected = cursor.rejects(start, end);
+    const near = nearKeys === undefined ||
+      (nearCursor !== undefined && !nearCursor.rejects(start, end));
     // The most common line, counted without slicing it: no literal, the memo knows its date
-    // (a hit counts the date), and its class already has an example.
+    // (a hit counts the date), its class already has an example, and it is no near miss.
     if (
-      rejected && summary !== undefined && run.previous === undefined &&
+      rejected && !near && summary !== undefined && run.previous === undefined &&
       dates?.hitAt(text, start, now) !== undefined
     ) {
       run.lines++;
       run.missed++;
       summary.count++;
     } else {
-      countLine(run, text.slice(start, end), now, false, rejected);
+      countLine(run, text.slice(start, end), now, false, rejected, near);
       summary ??= run.misses.get("no-failregex");
     }
     start = nl + 1;
@@ -287,6 +355,7 @@ function countLine(
   now: number,
   truncated: boolean,
   rejected: boolean | undefined,
+  near?: boolean,
 ): LineVerdict {
   const number = ++run.lines;
   if (run.previous !== undefined) {
@@ -316,7 +385,7 @@ function countLine(
   switch (verdict.kind) {
     case "missed":
       if (verdict.regex !== undefined) run.regexHits[verdict.regex]!++;
-      miss(run, verdict.reason, number, text, now);
+      miss(run, verdict.reason, number, text, now, near);
       break;
     case "ignored":
       run.ignored++;
@@ -328,11 +397,17 @@ function countLine(
     case "matched": {
       run.regexHits[verdict.regex]!++;
       const addr = verdict.addr;
-      if (addr && run.options.ignore?.(addr) !== undefined) {
-        miss(run, "ignoreip", number, text, now);
+      const why = addr ? run.options.ignore?.(addr) : undefined;
+      if (why !== undefined) {
+        // ignoreip is what the admin set; loopback and own addresses are never banned anyway.
+        const cls = why.startsWith("ignoreip") ? "ignoreip" : "never-banned";
+        miss(run, cls, number, text, now);
+        const summary = run.misses.get(cls)!;
+        if (summary.count === 1) summary.note = cls === "ignoreip" ? why : `never banned: ${why}`;
         break;
       }
       run.matched++;
+      if (run.steer) countSteered(run, verdict.regex, number, text, now);
       const key = addr ? addr.text : verdict.host;
       countHost(run, key, 1);
       if (run.options.keepMatched) keep(run.kept.matched, run.options.keepLimit, number, text);
@@ -375,6 +450,13 @@ function countRepeat(
   return verdict;
 }
 
+function countSteered(run: TestRun, regex: number, number: number, text: string, now: number) {
+  const found = steeredHost(run.steer!, text, regex, now);
+  if (found === undefined) return;
+  run.steered.count++;
+  run.steered.example ??= { number, text: ownCopy(text), found };
+}
+
 // Ignored lines are counted apart (as fail2ban-regex does) but also listed among the reasons.
 function countIgnoredClass(run: TestRun, number: number, text: string): void {
   const summary = run.misses.get("ignored");
@@ -406,6 +488,41 @@ export interface TestReportJson {
   ignoreregex: Array<{ regex: string; hits: number }>;
   /** Date template -> hits. */
   dateTemplates: Record<string, number>;
+  /** The missed lines that got furthest into each failregex, grouped by shape, furthest first. */
+  nearMisses: NearMissJson[];
+  /** Matched lines whose `<HOST>` also fits elsewhere in the line (attacker-written text). */
+  steered: {
+    count: number;
+    line?: number;
+    example?: string;
+    address?: string;
+    alsoFits?: string;
+  };
+}
+
+/** One group of near misses in `--json`. */
+export interface NearMissJson {
+  /** The failregex, 1-based as in the report. */
+  failregex: number;
+  /** Lines in the group. */
+  count: number;
+  /** The example line's number. */
+  line: number;
+  /** The example line. */
+  example: string;
+  /** The part of the failregex that matched. */
+  matched: string;
+  /** The rest of the failregex, from the token that did not match. */
+  expected: string;
+  /** What the example line has where the rest was expected. */
+  found: string;
+  /** How far the match got (literal characters of the pattern). */
+  progress: number;
+}
+
+/** The near-miss groups of a run, ranked (none when near misses are off). */
+export function nearMissGroups(run: TestRun, perRegex = 5): NearMissGroup[] {
+  return run.near ? rankNearMisses(run.near, perRegex) : [];
 }
 
 /** Builds the `--json` object of a run. */
@@ -433,6 +550,27 @@ export function reportJson(run: TestRun): TestReportJson {
       hits: run.ignoreHits[i] ?? 0,
     })),
     dateTemplates: Object.fromEntries(dateHits(run.filter)),
+    steered: {
+      count: run.steered.count,
+      ...(run.steered.example
+        ? {
+          line: run.steered.example.number,
+          example: run.steered.example.text,
+          address: run.steered.example.found.host,
+          alsoFits: run.steered.example.found.other,
+        }
+        : {}),
+    },
+    nearMisses: nearMissGroups(run, 10).map((g) => ({
+      failregex: g.regex + 1,
+      count: g.count,
+      line: g.example.number,
+      example: g.example.text,
+      matched: g.near.matchedPattern,
+      expected: g.near.remainingPattern,
+      found: g.near.lineRest,
+      progress: g.near.progress,
+    })),
   };
 }
 
@@ -456,6 +594,8 @@ export interface ReportHeader {
   logLabel: string;
   /** The datepattern in force, or undefined for auto-detection. */
   datepattern: string | undefined;
+  /** The filter's lint warnings, as `banwatch check` words them (printed before the results). */
+  warnings?: readonly string[];
 }
 
 /** Formats the human report: fail2ban-regex's sections plus the reasons for every miss. */
@@ -467,6 +607,7 @@ export function formatReport(
     printMatched?: boolean;
     printMissed?: boolean;
     printIgnored?: boolean;
+    explain?: boolean;
   },
 ): string {
   const spec = run.filter.spec;
@@ -476,10 +617,16 @@ export function formatReport(
   if (header.datepattern !== undefined) out.push(`Use datepattern : ${header.datepattern}`);
   out.push(`Use    log file : ${header.logLabel}`);
   out.push("Use    encoding : UTF-8 (invalid bytes shown as U+FFFD)", "");
+  if (header.warnings && header.warnings.length > 0) {
+    out.push("Filter warnings (as banwatch check gives them):");
+    for (const w of header.warnings) out.push(`|  ${w}`);
+    out.push("`-", "");
+  }
   out.push("Results", "=======", "");
 
   const total = run.regexHits.reduce((a, b) => a + b, 0);
   out.push(`Failregex: ${total} total`);
+  if (total !== run.matched) out.push(`|  (${failregexTotalWhy(run, total)})`);
   out.push("|-  #) [# of hits] regular expression");
   spec.failregex.forEach((re, i) =>
     out.push(`|  ${String(i + 1).padStart(2)}) [${run.regexHits[i]}] ${re}`)
@@ -523,6 +670,7 @@ export function formatReport(
       const m = run.misses.get(cls)!;
       out.push(`|  [${m.count}] ${words}`);
       if (m.example) out.push(`|      line ${m.example.number}: ${shorten(m.example.text)}`);
+      if (m.note) out.push(`|      ${m.note}`);
       for (const near of m.explanation ?? []) {
         out.push(
           `|      failregex ${near.regex + 1} matched up to: ${shorten(near.matchedPattern, 80)}`,
@@ -534,6 +682,9 @@ export function formatReport(
     out.push("`-", "");
   }
 
+  if (run.matched === 0 || options.explain) out.push(...formatNearMisses(run));
+  out.push(...formatSteered(run));
+
   if (run.hosts.size > 0) {
     const top = [...run.hosts].sort((a, b) => b[1] - a[1]).slice(0, 10);
     out.push(`Addresses: ${run.hosts.size + run.hostsOverflow} distinct`);
@@ -544,11 +695,96 @@ export function formatReport(
 
   const printList = (title: string, list: NumberedLine[]) => {
     out.push(`${title}:`);
-    for (const l of list) out.push(`${l.number}: ${shorten(l.text, 4000)}`);
+    for (const l of list) out.push(`${l.number}: ${missPrefix(l)}${shorten(l.text, 4000)}`);
     out.push("");
   };
   if (options.printMatched) printList("Matched line(s)", run.kept.matched);
   if (options.printIgnored) printList("Ignored line(s)", run.kept.ignored);
   if (options.printMissed) printList("Missed line(s)", run.kept.missed);
   return out.join("\n");
+}
+
+/** `--print-missed`'s prefix: the reason class and, for a near miss, where it diverged. */
+function missPrefix(l: NumberedLine): string {
+  if (l.reason === undefined) return "";
+  if (l.diverged === undefined) return `[${l.reason}] `;
+  return `[${l.reason}, near miss: failregex ${l.diverged.regex + 1} diverged after ${
+    shorten(tail(l.diverged.after, 40), 60)
+  }] `;
+}
+
+function tail(text: string, max: number): string {
+  return text.length > max ? `…${text.slice(-(max - 1))}` : text;
+}
+
+/** The "Near misses" section (empty when there is nothing to show). */
+function formatNearMisses(run: TestRun): string[] {
+  if (run.near === undefined) return [];
+  const groups = nearMissGroups(run);
+  const out: string[] = [];
+  out.push("Near misses (missed lines that got furthest into a failregex, by shape):");
+  if (groups.length === 0) {
+    out.push("|  (none: no missed line got further than a few characters into a failregex)");
+  }
+  let regex = -1;
+  for (const g of groups) {
+    if (g.regex !== regex) {
+      regex = g.regex;
+      out.push(`|- failregex ${regex + 1}: ${shorten(g.near.pattern, 120)}`);
+    }
+    const n = g.near;
+    out.push(
+      `|  [${g.count}] like line ${g.example.number}: ${shorten(g.example.text)}`,
+      `|      matched: ${shorten(n.matchedPattern, 100)}`,
+      `|      then expected: ${shorten(n.remainingPattern, 100)}`,
+      `|      but the line has: ${n.lineRest === "" ? "(end of line)" : shorten(n.lineRest, 100)}`,
+    );
+  }
+  if (run.near.unexamined > 0) {
+    out.push(
+      `|  (${run.near.unexamined} candidate lines of other shapes not examined: more than ${run.near.maxExplained} shapes)`,
+    );
+  }
+  out.push("`-", "");
+  return out;
+}
+
+/** The section on addresses taken from text the attacker writes (empty when there is none). */
+function formatSteered(run: TestRun): string[] {
+  const ex = run.steered.example;
+  if (ex === undefined) return [];
+  const f = ex.found;
+  return [
+    "Addresses from attacker-written text:",
+    `|  [${run.steered.count}] matched lines where failregex <HOST> also fits elsewhere in the ` +
+    "line: the address came from a part of the line the attacker writes",
+    `|      line ${ex.number}: ${shorten(ex.text, 240)}`,
+    `|      took ${f.host} (column ${f.at + 1}); failregex ${
+      f.regex + 1
+    } also fits with ${f.other} (column ${f.otherAt + 1})`,
+    "|      the daemon writes its text once: one of the two copies is the attacker's (a user",
+    "|      name, a quoted string); anchor the failregex and use [^ ]+ or \\S+ instead of .*",
+    "`-",
+    "",
+  ];
+}
+
+/** Why `Failregex: N total` differs from `matched`: the lines a failregex hit that did not count. */
+function failregexTotalWhy(run: TestRun, total: number): string {
+  const parts: string[] = [];
+  const add = (n: number | undefined, words: string) => {
+    if (n) parts.push(`${n} ${words}`);
+  };
+  add(run.ignored, "ignored by ignoreregex");
+  add(run.misses.get("not-an-address")?.count, "<HOST> not an address");
+  add(run.misses.get("ignoreip")?.count, "in ignoreip");
+  add(run.misses.get("never-banned")?.count, "never banned");
+  const counted = parts.length === 0 ? 0 : run.ignored +
+    (run.misses.get("not-an-address")?.count ?? 0) + (run.misses.get("ignoreip")?.count ?? 0) +
+    (run.misses.get("never-banned")?.count ?? 0);
+  add(
+    total - run.matched - counted,
+    "matched only as <F-NOFAIL> or session lines (no failure by themselves)",
+  );
+  return `failregex hits ${total}, of which ${run.matched} count as failures: ${parts.join(", ")}`;
 }

@@ -53,17 +53,26 @@ function prefixRegex(cache: ExplainCache, source: string, flags: string): RegExp
   return re;
 }
 
+/** The text the failregexes see in a line, and how its positions map back to the line. */
+export interface ExplainSubject {
+  /** The line, CR stripped. */
+  text: string;
+  /** The text after the date cut and the prefregex (its `<F-CONTENT>`). */
+  subject: string;
+  /** Position in `subject` -> position in `text`. */
+  mapPos: (pos: number) => number;
+  /** The prefregex matched (true when there is none). */
+  prefregex: boolean;
+}
+
 /**
- * For each failregex, the longest prefix of the pattern (cut at top-level tokens: literals,
- * escapes, groups, classes, quantified atoms) that still matches in the line, anchored as the
- * full pattern is, and where in the line that match ended. Runs on the same text matchLine()
- * searches (date cut, prefregex content); positions refer to the line as given. Does not
- * count date hits. Never throws.
+ * The text matchLine() runs the failregexes on (date cut, prefregex content), found with the
+ * explain cache's own date detector (no date hit is counted). Never throws.
  * @param filter the compiled filter
  * @param line the log line
  * @param now epoch seconds
  */
-export function explainMiss(filter: CompiledFilter, line: string, now: number): NearMiss[] {
+export function explainSubject(filter: CompiledFilter, line: string, now: number): ExplainSubject {
   const cache = explainCache(filter);
   const text = stripCr(line);
   let subject = text;
@@ -79,6 +88,7 @@ export function explainMiss(filter: CompiledFilter, line: string, now: number): 
     subject = cutDate(text, d);
     mapPos = (pos) => (pos < d.start ? pos : pos + (d.end - d.start));
   }
+  let prefregex = true;
   if (cache.prefIndices) {
     try {
       const m = cache.prefIndices.exec(subject);
@@ -88,11 +98,36 @@ export function explainMiss(filter: CompiledFilter, line: string, now: number): 
         const outer = mapPos;
         subject = m.groups!["content"]!;
         mapPos = (pos) => outer(pos + base);
+      } else if (!m) {
+        prefregex = false;
       }
     } catch {
-      // explain without the prefregex
+      prefregex = false;
     }
   }
+  return { text, subject, mapPos, prefregex };
+}
+
+/**
+ * For each failregex, the longest prefix of the pattern (cut at top-level tokens: literals,
+ * escapes, groups, classes, quantified atoms) that still matches in the line, anchored as the
+ * full pattern is, and where in the line that match ended. Runs on the same text matchLine()
+ * searches (date cut, prefregex content); positions refer to the line as given. Does not
+ * count date hits. Never throws.
+ * @param filter the compiled filter
+ * @param line the log line
+ * @param now epoch seconds
+ * @param options `requirePrefregex`: explain nothing (return []) when the prefregex fails
+ */
+export function explainMiss(
+  filter: CompiledFilter,
+  line: string,
+  now: number,
+  options: { requirePrefregex?: boolean } = {},
+): NearMiss[] {
+  const cache = explainCache(filter);
+  const { text, subject, mapPos, prefregex } = explainSubject(filter, line, now);
+  if (!prefregex && options.requirePrefregex) return [];
   const out: NearMiss[] = [];
   filter.failregex.forEach((r, index) => {
     try {
@@ -151,5 +186,40 @@ function explainOne(
     remainingPattern: pattern.slice(k === 0 ? cut : (branch[k]?.start ?? branchEnd), branchEnd),
     linePos,
     lineRest: text.slice(linePos, linePos + LINE_REST_MAX),
+    tokens: k,
+    progress: progressOf(branch.slice(0, k)),
   };
+}
+
+/** Weight of an address capture or of a group that must match, in progressOf(). */
+const GROUP_WEIGHT = 3;
+
+/**
+ * How much of a pattern a matched run of nodes stands for, in literal characters: a literal
+ * counts its length (times its minimum repetitions), a class one per required character, an
+ * address capture or a group a few; `.` wildcards, anchors and optional parts count nothing,
+ * since they match whatever is there.
+ * @param nodes matched top-level nodes of one branch
+ */
+export function progressOf(nodes: readonly PatternNode[]): number {
+  let sum = 0;
+  for (const n of nodes) sum += nodeWeight(n);
+  return sum;
+}
+
+function nodeWeight(n: PatternNode): number {
+  const min = n.quantifier?.min ?? 1;
+  if (min === 0) return 0;
+  if (n.host) return GROUP_WEIGHT;
+  switch (n.type) {
+    case "literal":
+    case "escape":
+      return n.literal !== undefined ? n.literal.length * min : min;
+    case "class":
+      return min;
+    case "group":
+      return n.groupKind === "lookahead" || n.groupKind === "lookbehind" ? 0 : GROUP_WEIGHT;
+    default:
+      return 0;
+  }
 }

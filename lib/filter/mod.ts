@@ -12,7 +12,19 @@ export { explainMiss } from "./explain.ts";
 export { dateHits, matchLine } from "./match.ts";
 export type { CompiledFilter, FilterError, FilterSpec, LineVerdict, NearMiss } from "./types.ts";
 export { lintFilter } from "./lint.ts";
+export {
+  considerNearMiss,
+  createNearMissTracker,
+  maskShape,
+  NEAR_MISS_MIN_PROGRESS,
+  nearMissCandidate,
+  nearMissKeys,
+  rankNearMisses,
+} from "./near_miss.ts";
+export type { NearMissGroup, NearMissTracker } from "./near_miss.ts";
 export { literalCursor, prefilteredVerdict, quickFilter } from "./prefilter.ts";
 export type { LinePrefilter, QuickFilter } from "./prefilter.ts";
+export { createSteerCheck, steeredHost } from "./steer.ts";
+export type { SteerCheck, SteeredHost } from "./steer.ts";
 export { createLineJudge, SessionTracker, usesSessions } from "./sessions.ts";
 export { MAX_REPEAT, syslogRepeatCount } from "./repeat.ts";

@@ -220,4 +220,11 @@ export interface NearMiss {
   linePos: number;
   /** The line from linePos (at most 200 characters). */
   lineRest: string;
+  /** Top-level tokens of the (best) branch that matched. */
+  tokens: number;
+  /**
+   * How far the match got, in literal characters of the pattern (an address or a group counts
+   * a few, `.*` nothing): near_miss.ts ranks by it and drops lines that got almost nowhere.
+   */
+  progress: number;
 }

@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import {
   ConfigError,
+  DEFAULT_CONFIG_PATH,
   displayTarget,
   formatDuration,
   parseDuration,
@@ -16,6 +17,7 @@ import {
   compileFilter,
   type FilterSpec,
   findBuiltinFilter,
+  lintFilter,
   validateFilter,
 } from "../../filter/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
@@ -42,8 +44,20 @@ Runs every line of LOG (a path, or - for stdin) through FILTER and reports what 
 for every line that did not, why: no date found; date found but no failregex matched; matched
 but ignored by ignoreregex; matched but the <HOST> text is not an address; address in ignoreip.
 
-FILTER is, in this order: a jail name from -c FILE; a built-in filter name (banwatch filters);
+FILTER is, in this order: a jail name from -c FILE (default ${DEFAULT_CONFIG_PATH}); a built-in filter name (banwatch filters);
 a filter file (TOML); or a regular expression with <HOST> (as fail2ban-regex accepts).
+
+Near misses: when no line matched (or with --explain), the report ranks the missed lines that
+got furthest into each failregex (after the date and the prefregex): lines of the same shape
+(same divergence point; digits, addresses and hex masked) form one group, shown furthest first
+with its count, one example line, the part of the failregex that matched, the rest it expected
+and what the line has instead. Lines that got only a few characters in are not near misses.
+--json lists them as "nearMisses".
+
+Before the results, the report prints the warnings banwatch check gives for the filter (.* before
+<HOST>, unanchored, backtracking). A matched line whose <HOST> also fits elsewhere in the same
+line (the pattern's text written twice, once by the attacker) is reported: its address came from
+text the attacker writes ("steered" in --json).
 
 Options:
   -c, --config FILE      jails.toml to take jails (and ignoreip) from
@@ -51,9 +65,12 @@ Options:
       --timezone TZ      zone for dates without one (UTC, Asia/Tokyo, +0900; default local)
       --ignoreregex RE   add an ignoreregex
       --usedns           accept a hostname where <HOST> stands (unsafe: attackers own their PTR)
-      --explain          for near misses, show how far each failregex got on the example line
+      --explain          show near misses even when lines matched, and how far each failregex
+                         got on the first missed line
+      --no-near-misses   do not look for near misses (a little faster on huge logs)
       --print-matched    print the matched lines
-      --print-missed     print the missed lines
+      --print-missed     print the missed lines, each after its reason ([no-failregex], ...;
+                         for a near miss, the failregex and where it diverged)
       --print-ignored    print the ignored lines
       --simulate         apply maxretry/findtime/bantime over the log's own timeline, print bans
       --maxretry N       for --simulate (default: the jail's, else ${JAIL_DEFAULTS.maxRetry})
@@ -91,6 +108,14 @@ async function resolveFilter(
   name: string,
   configPath: string | undefined,
 ): Promise<ResolvedFilter> {
+  // Without -c, a name that may be a jail is looked up in the default configuration, as the
+  // daemon would read it.
+  if (
+    configPath === undefined && /^[\w.-]+$/.test(name) && !looksLikeFile(name) &&
+    looksLikeFile(DEFAULT_CONFIG_PATH)
+  ) {
+    configPath = DEFAULT_CONFIG_PATH;
+  }
   const config = configPath === undefined ? undefined : await loadConfig(configPath);
   const jail = config?.jails.find((j) => j.name === name);
   if (jail && config) {
@@ -105,7 +130,7 @@ async function resolveFilter(
   if (!/<HOST>|<ADDR>|<IP[46]>|<SUBNET>|\(\?P?<host>/.test(name)) {
     throw new UsageError(
       `FILTER "${name}" is not a jail${
-        configPath ? ` in ${configPath}` : ""
+        configPath ? ` in ${configPath}` : ` (no -c, and ${DEFAULT_CONFIG_PATH} does not exist)`
       }, a built-in filter, ` +
         "a file, or a regex with <HOST>",
     );
@@ -145,6 +170,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
       ignoreregex: { type: "string", multiple: true },
       usedns: { type: "boolean" },
       explain: { type: "boolean" },
+      "no-near-misses": { type: "boolean" },
       "print-matched": { type: "boolean" },
       "print-missed": { type: "boolean" },
       "print-ignored": { type: "boolean" },
@@ -178,6 +204,10 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
     );
   }
   const filter = compileFilter(spec);
+  // The warnings `check` gives for this filter, before the results (lines in the same words).
+  const warnings = lintFilter(spec).filter((f) => f.severity === "warning").map((f) =>
+    `${f.key}${f.index === undefined ? "" : `[${f.index}]`}: ${f.severity}: ${f.message}`
+  );
   const global = resolved.config?.global ?? { ignoreIp: [], ignoreSelf: false };
   const checks = createIgnoreChecks(global, resolved.jail);
   const run = createTestRun(filter, {
@@ -186,6 +216,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
     keepMissed: values["print-missed"] ?? false,
     keepIgnored: values["print-ignored"] ?? false,
     explain: values.explain ?? false,
+    nearMisses: !(values["no-near-misses"] ?? false),
     collectFailures: values.simulate ?? false,
   });
 
@@ -202,6 +233,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
   if (values.json) {
     const json = {
       ...reportJson(run),
+      warnings,
       ...(values.simulate ? { bans: simulation } : {}),
       seconds: Number(seconds.toFixed(3)),
     };
@@ -213,11 +245,13 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
       filterLabel: resolved.label,
       logLabel: logPath === "-" ? "standard input" : logPath,
       datepattern: spec.datepattern,
+      warnings,
     }, {
       seconds,
       printMatched: values["print-matched"] ?? false,
       printMissed: values["print-missed"] ?? false,
       printIgnored: values["print-ignored"] ?? false,
+      explain: values.explain ?? false,
     }),
   );
   if (values.simulate) ctx.io.out(formatSimulation(simulation));
