@@ -167,19 +167,24 @@ function commonProgram(
  * An anchored rewrite of a failregex: the syslog header (`^\S+ PROGRAM\[\d+\]: `) first, each
  * `.*`/`.+` before the address as `\S+` (one field; a leading one glued to text dropped), a
  * trailing `.*` dropped. Undefined when the regex is
- * not a plain sequence this can rewrite or the result is still flagged.
+ * not a plain sequence this can rewrite (alternatives or groups before the address) or the
+ * result is still flagged.
  */
 export function anchoredRewrite(regex: string, program?: string): string | undefined {
   // a leading wildcard glued to text goes (".*refused"); one before a space is a field (\S+)
   let body = regex.replace(/^\^/, "").replace(/^(?:\.[*+]\??)+(?=[^\s\\])/, "");
   const host = HOST_TAG.exec(body);
-  if (!host) return undefined;
+  // alternatives or groups before the address: a textual rewrite could change their meaning
+  if (!host || /[|()]/.test(body.slice(0, host.index).replace(/\\./g, ""))) return undefined;
+  // escapes and constructs a textual rewrite should not touch (new lines, backreferences)
+  if (/\\n|\(\?P=|\(\?<?[=!]|^\s/.test(body)) return undefined;
   const before = body.slice(0, host.index).replace(/(?<!\\)\.[*+]\??/g, "\\S+");
   body = before + body.slice(host.index).replace(/\s*(?<!\\)\.[*+]\??\$?$/, "");
   const prog = program === undefined
     ? "\\S+?"
     : program.replace(/[.*+?^${}()|[\]\\/]/g, (c) => (c === "/" ? "/" : `\\${c}`));
-  const out = `^\\S+ ${prog}(?:\\[\\d+\\])?: ${body}`;
+  // an already anchored regex keeps its start (the text after the date, maybe not syslog's)
+  const out = regex.startsWith("^") ? `^${body}` : `^\\S+ ${prog}(?:\\[\\d+\\])?: ${body}`;
   const findings = lintFilter({ name: "rewrite", failregex: [out] });
   if (findings.some((f) => f.severity === "error" || f.message.startsWith("attacker-steerable"))) {
     return undefined;
@@ -209,10 +214,14 @@ export function lintNotes(
       key,
       message: e.messages.join("; "),
     };
-    const regex = e.key === "failregex" && e.index !== undefined
+    const steerable = e.messages.some((m) => /^(?:attacker-steerable|unanchored)/.test(m));
+    const regex = e.key === "failregex" && e.index !== undefined && steerable
       ? spec.failregex[e.index]
       : undefined;
-    const rewrite = regex === undefined ? undefined : anchoredRewrite(regex, program);
+    // with a prefregex the header is matched there: a failregex rewrite would repeat it
+    const rewrite = regex === undefined || spec.prefregex !== undefined
+      ? undefined
+      : anchoredRewrite(regex, program);
     if (rewrite !== undefined && e.index !== undefined) {
       note.rewrite = rewrite;
       if (logs) {

@@ -256,3 +256,15 @@ Deno.test("importFail2banFilter takes a path to a filter file, with options", ()
     `/nowhere/x.conf:0: filter.x: not converted: filter "x" not found`,
   ]);
 });
+
+Deno.test("anchoredRewrite rewrites plain sequences only, and keeps an existing anchor", () => {
+  assertEquals(
+    anchoredRewrite("refused connection from <HOST>, service qpopper \\(tcp\\)", "inetd"),
+    "^\\S+ inetd(?:\\[\\d+\\])?: refused connection from <HOST>, service qpopper \\(tcp\\)",
+  );
+  assertEquals(anchoredRewrite("^: login as .* from <HOST>$"), "^: login as \\S+ from <HOST>$");
+  // alternatives or groups before the address, backreferences: no textual rewrite
+  assertEquals(anchoredRewrite("user (?:.*|x) from <HOST>"), undefined);
+  assertEquals(anchoredRewrite("(?P<c>\\d+) .* (?P=c) <HOST>"), undefined);
+  assertEquals(anchoredRewrite("no address here"), undefined);
+});
