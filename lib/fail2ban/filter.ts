@@ -77,6 +77,8 @@ export interface ReadFilterOptions {
   backend?: string;
   /** Also read every other `[Definition]` option (as a jail's first pass does). */
   all?: boolean;
+  /** The directory holding the filter (default: basedir/filter.d). */
+  dir?: string;
 }
 
 /**
@@ -91,11 +93,12 @@ export function readFail2banFilter(
 ): Fail2banFilter {
   const { name, options: filterOptions } = typeof ref === "string" ? parseFilterRef(ref) : ref;
   const key = `filter.${name}`;
-  const cfg = readIniConfig(joinPath(basedir, "filter.d"), name, io);
+  const dir = options.dir ?? joinPath(basedir, "filter.d");
+  const cfg = readIniConfig(dir, name, io);
   const problems: ImportProblem[] = cfg.problems.map(syntaxProblem);
   if (cfg.files.length === 0) {
     problems.push({
-      file: joinPath(basedir, `filter.d/${name}.conf`),
+      file: joinPath(dir, `${name}.conf`),
       line: 0,
       key,
       message: `filter "${name}" not found`,
@@ -148,8 +151,20 @@ export function readFail2banFilter(
 }
 
 /**
- * Converts one fail2ban filter with options (`postfix[mode=auth]`) into a banwatch filter
- * file (TOML: description, failregex, ignoreregex, prefregex, datepattern).
+ * A `--filter` argument naming a file (`/path/qpopperauth.conf`, `x.conf`, `./x.local[mode=aggressive]`):
+ * its directory and name; undefined for a plain name (read from basedir/filter.d).
+ */
+export function filterFileRef(ref: NameWithOptions): { dir: string; name: string } | undefined {
+  if (!ref.name.includes("/") && !/\.(?:conf|local)$/.test(ref.name)) return undefined;
+  const slash = ref.name.lastIndexOf("/");
+  const dir = slash < 0 ? "." : slash === 0 ? "/" : ref.name.slice(0, slash);
+  return { dir, name: ref.name.slice(slash + 1).replace(/\.(?:conf|local)$/, "") };
+}
+
+/**
+ * Converts one fail2ban filter with options (`postfix[mode=auth]`), or a filter file given by
+ * its path (`/path/NAME.conf[options]`, read with its `.local` and includes next to it), into a
+ * banwatch filter file (TOML: description, failregex, ignoreregex, prefregex, datepattern).
  */
 export function importFail2banFilter(
   basedir: string,
@@ -166,7 +181,13 @@ export function importFail2banFilter(
       jails: [],
     };
   }
-  const f = readFail2banFilter(basedir, parsed, io, { backend: "auto" });
+  const file = filterFileRef(parsed);
+  const f = file
+    ? readFail2banFilter(basedir, { name: file.name, options: parsed.options }, io, {
+      backend: "auto",
+      dir: file.dir,
+    })
+    : readFail2banFilter(basedir, parsed, io, { backend: "auto" });
   const problems = [...f.problems];
   if (f.files.length === 0) return { toml: "", problems, jails: [] };
   for (const e of validateFilter(f.spec)) {

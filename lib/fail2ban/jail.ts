@@ -5,12 +5,20 @@
  * converts. Pure: files come through an {@link IniIo}.
  * @module
  */
-import { type Cidr, formatDuration, JAIL_NAME, parseCidr, TABLE_NAME } from "../core/mod.ts";
+import { type Cidr, formatDuration, JAIL_NAME, parseCidr } from "../core/mod.ts";
 import { type FilterSpec, validateFilter } from "../filter/mod.ts";
-import { type BuiltinCheck, equivalentBuiltin } from "./builtin.ts";
-import { readDefinition } from "./definition.ts";
-import { filterSpecLines, tomlArray, tomlComment, tomlKey, tomlString } from "./emit.ts";
-import { type Fail2banFilter, FILTER_OPTS, parseFilterRef, readFail2banFilter } from "./filter.ts";
+import { convertActions, type Firewall, firewallByHand } from "./action.ts";
+import type { BuiltinCheck } from "./builtin.ts";
+import { tomlArray, tomlComment, tomlKey, tomlString } from "./emit.ts";
+import { emitFilter } from "./choose.ts";
+import type { LogSample } from "./evidence.ts";
+import {
+  FAIL2BAN_TEST_NOW,
+  type Fail2banFilter,
+  FILTER_OPTS,
+  parseFilterRef,
+  readFail2banFilter,
+} from "./filter.ts";
 import {
   DEFAULT_SECTION,
   INCLUDES_SECTION,
@@ -21,16 +29,28 @@ import {
   joinPath,
   type NameWithOptions,
   readIniConfig,
-  splitWithOptions,
-  substituteTags,
 } from "./ini.ts";
 import { type ImportProblem, type ImportResult, problemOf, syntaxProblem } from "./problem.ts";
-import { asBool, convertPorts, fail2banSeconds, nonEmptyLines, splitWords } from "./values.ts";
+import { asBool, fail2banSeconds, nonEmptyLines, splitWords } from "./values.ts";
 
 /** Options for {@link importFail2ban}. */
 export interface ImportOptions extends BuiltinCheck {
   /** A header comment line naming the source (default: "imported from <basedir>"). */
   source?: string;
+  /** Write every jail, disabled ones with `enabled = false` (default: only enabled jails). */
+  all?: boolean;
+  /**
+   * Replace an admin's filter by the closest built-in when, on the jail's logs, the built-in
+   * matched every line the admin's filter matched (default: keep the admin's filter).
+   */
+  preferBuiltin?: boolean;
+  /**
+   * The lines of a log file (the last ones of a large file), or undefined when it does not
+   * exist or cannot be read. When given, the jails' logs are checked and used as evidence.
+   */
+  logs?: (path: string) => readonly string[] | undefined;
+  /** The clock for year-less dates in those logs (default: `now`). */
+  logsNow?: number;
 }
 
 const JAIL_KEYS_READ = [
@@ -70,17 +90,30 @@ interface JailContext {
   jail: string;
   problems: ImportProblem[];
   defaults: Map<string, string>;
+  /** ipfw rule numbers handed out so far: by table, and the next free one per lowest number. */
+  rules: { byTable: Map<string, number>; used: Set<number> };
+  /** Firewall lines to change by hand, collected over all jails. */
+  byHand: string[];
 }
 
 function placeOf(ctx: JailContext, option: string): { file: string; line: number } {
-  // the option's own line, else the jail's first line (its section header is not recorded)
-  const w = iniWhere(ctx.cfg, ctx.jail, option) ??
+  // the option's own line (for `action`, the jail's own banaction when it has no action),
+  // else the jail's first line (its section header is not recorded)
+  const own = ctx.cfg.sections.get(ctx.jail);
+  const w = (option === "action" && !own?.has("action") ? own?.get("banaction") : undefined) ??
+    iniWhere(ctx.cfg, ctx.jail, option) ??
     [...(ctx.cfg.sections.get(ctx.jail)?.values() ?? [])].sort((a, b) => a.line - b.line)[0];
   return { file: w?.file ?? ctx.cfg.files[0] ?? "", line: w?.line ?? 0 };
 }
 
-function report(ctx: JailContext, option: string, message: string): void {
-  ctx.problems.push({ ...placeOf(ctx, option), key: `jail.${ctx.jail}.${option}`, message });
+function report(
+  ctx: JailContext,
+  option: string,
+  message: string,
+  severity?: "warning" | "note",
+): void {
+  const key = `jail.${ctx.jail}.${option}`;
+  ctx.problems.push({ ...placeOf(ctx, option), key, message, ...(severity ? { severity } : {}) });
 }
 
 function getJail(ctx: JailContext, option: string): string | undefined {
@@ -100,109 +133,9 @@ function getDefault(cfg: IniConfig, option: string): string | undefined {
   }
 }
 
-interface Firewall {
-  backend: "ipfw" | "pf";
-  table: string;
-  ports: number[] | undefined;
-  protocol: string | undefined;
-  comment: string;
-}
-
-const FIREWALL_ACTIONS = new Set(["bsd-ipfw", "ipfw", "pf"]);
-
-function convertActions(
-  ctx: JailContext,
-  action: string,
-  jailOpts: Record<string, string>,
-): Firewall | undefined {
-  let firewall: Firewall | undefined;
-  for (const entry of splitWithOptions(action).map((a) => a.trim()).filter((a) => a !== "")) {
-    let parsed: NameWithOptions;
-    try {
-      parsed = parseFilterRef(entry);
-    } catch (e) {
-      report(ctx, "action", `cannot parse action ${JSON.stringify(entry)}: ${String(e)}`);
-      continue;
-    }
-    const name = parsed.name;
-    if (!FIREWALL_ACTIONS.has(name)) {
-      report(ctx, "action", `action "${name}" has no banwatch equivalent (${whyNot(name)})`);
-      continue;
-    }
-    if (firewall) {
-      report(ctx, "action", `second firewall action "${name}": banwatch uses one per jail`);
-      continue;
-    }
-    const cfg = readIniConfig(joinPath(ctx.basedir, "action.d"), name, ctx.io);
-    const initOpts: Record<string, string> = { ...parsed.options };
-    initOpts["name"] ??= ctx.jail;
-    const read = readDefinition(cfg, [], initOpts, jailOpts, {
-      key: `jail.${ctx.jail}.action`,
-      all: false,
-      ignore: ["ip", "ipmatches", "matches", "ipjailmatches", "bantime", "timeout"],
-    });
-    const v = read.values;
-    const portText = v["port"] ?? "";
-    const ports = convertPorts(portText.includes("<") ? "" : portText);
-    if (ports.problem) report(ctx, "action", `${ports.problem}; banning on all ports`);
-    const protocol = v["protocol"];
-    if (name === "pf") {
-      const table = substituteTags({ t: "<tablename>-<name>" }, { lookup: (t) => v[t] })["t"] ??
-        `f2b-${ctx.jail}`;
-      const allports = (v["actiontype"] ?? "").includes("any") &&
-        !(v["actiontype"] ?? "").includes("port");
-      firewall = {
-        backend: "pf",
-        table,
-        ports: allports ? undefined : ports.ports,
-        protocol,
-        comment: `from action ${entry.replace(/\s+/g, " ")}`,
-      };
-    } else {
-      let table = name === "bsd-ipfw" ? v["table"] ?? "1" : ctx.jail;
-      if (!TABLE_NAME.test(table) || table === "all") {
-        report(
-          ctx,
-          "action",
-          `ipfw table "${table}" is not a valid table name; using "${ctx.jail}"`,
-        );
-        table = ctx.jail;
-      }
-      firewall = {
-        backend: "ipfw",
-        table,
-        ports: ports.ports,
-        protocol,
-        comment: name === "ipfw"
-          ? `from action ${
-            entry.replace(/\s+/g, " ")
-          } (fail2ban adds one rule per address; banwatch uses table "${table}")`
-          : `from action ${entry.replace(/\s+/g, " ")}`,
-      };
-    }
-  }
-  return firewall;
-}
-
-function whyNot(action: string): string {
-  if (/^(?:sendmail|mail|smtp)/.test(action)) return "mail notifications are not sent";
-  if (/whois|geoip/.test(action)) return "mail/whois reports are not sent";
-  if (/^(?:iptables|firewallcmd|nftables|ufw|shorewall|apf|route|ipfilter|npf)/.test(action)) {
-    return "not a FreeBSD ipfw/pf firewall";
-  }
-  if (/blocklist_de|abuseipdb|dshield|mynetwatchman|xarf|complain|ipthreat|badips/.test(action)) {
-    return "reports to an external service are not sent";
-  }
-  if (/cloudflare|netscaler|nginx|apprise|nsupdate|symbiosis|osx|hostsdeny/.test(action)) {
-    return "only ipfw and pf tables are managed";
-  }
-  if (action === "dummy") return "a test action";
-  return "only ipfw, bsd-ipfw and pf actions are converted";
-}
-
 function convertJail(
   ctx: JailContext,
-  check: BuiltinCheck,
+  check: ImportOptions,
 ): Emitted | undefined {
   const { cfg, jail } = ctx;
   const out: string[] = [];
@@ -307,6 +240,21 @@ function convertJail(
     }
     if (logpaths.length === 0 && enabled) disable("logpath", "no log file (logpath is empty)");
   }
+  const logs: LogSample[] = [];
+  if (check.logs) {
+    for (const path of logpaths.filter((p) => p.startsWith("/") && !/[*?[]/.test(p))) {
+      const lines = check.logs(path);
+      if (lines) logs.push({ path, lines });
+      else {
+        report(
+          ctx,
+          "logpath",
+          `${path} does not exist or cannot be read here; kept (the jail reads nothing until it exists)`,
+          "warning",
+        );
+      }
+    }
+  }
   const enc = raw["logencoding"]?.trim().toLowerCase();
   if (enc && !["auto", "utf-8", "utf8", "ascii"].includes(enc)) {
     report(ctx, "logencoding", `log encoding "${enc}" (banwatch reads UTF-8)`);
@@ -341,25 +289,15 @@ function convertJail(
   if (logpaths.length === 1) out.push(`logpath = ${tomlString(logpaths[0] ?? "")}`);
   else if (logpaths.length > 1) out.push(`logpath = ${tomlArray(logpaths)}`);
   if (spec && filter) {
-    const samples = check.samples?.(filter.name);
-    const builtin = check.samples === undefined
-      ? undefined
-      : equivalentBuiltin(spec, samples ?? [], check.now);
-    const label = `${filter.name}${
-      Object.keys(filter.options).length > 0
-        ? `[${Object.entries(filter.options).map(([k, v]) => `${k}=${v}`).join(", ")}]`
-        : ""
-    }`;
-    if (builtin) {
-      out.push(
-        `filter = ${
-          tomlString(builtin.name)
-        }  # same matches as fail2ban's ${label} on its samples`,
-      );
-    } else {
-      out.push(`# fail2ban filter ${label}: ${filter.files.join(", ")}`);
-      out.push(...filterSpecLines(spec));
-    }
+    const now = check.logsNow ?? check.now ?? FAIL2BAN_TEST_NOW;
+    out.push(...emitFilter(
+      { filter, spec, logs, now },
+      {
+        ...check,
+        report: (message: string, severity: "warning" | "note") =>
+          report(ctx, "filter", message, severity),
+      },
+    ));
   } else if (filter && filter.spec.failregex.length > 0) {
     out.push(tomlComment(`fail2ban filter ${filter.name} not converted (see the report):`));
     out.push(tomlComment(`failregex = ${filter.spec.failregex.join("\n            ")}`));
@@ -397,27 +335,88 @@ function convertJail(
     report(ctx, "journalmatch", "the systemd journal is not read");
   }
 
+  valueWarnings(ctx, raw);
+
   // the firewall
   const jailOpts = Object.fromEntries(Object.entries(raw).filter(([k]) => k !== "filter"));
-  const firewall = raw["action"] ? convertActions(ctx, raw["action"], jailOpts) : undefined;
-  if (firewall) {
-    out.push(`backend = ${tomlString(firewall.backend)}  # ${firewall.comment}`);
-    out.push(`table = ${tomlString(firewall.table)}`);
-    if (firewall.ports && firewall.ports.length > 0) {
-      out.push(`port = [${firewall.ports.join(", ")}]`);
-    }
-    const proto = firewall.protocol?.trim().toLowerCase();
-    if (proto && proto !== "tcp") {
-      if (proto === "udp" || proto === "all") {
-        if (proto === "all" && firewall.ports) {
-          report(ctx, "action", `protocol "all" with ports: banning tcp only`);
-        } else out.push(`protocol = ${tomlString(proto)}`);
-      } else report(ctx, "action", `protocol "${proto}" (banwatch knows tcp, udp, all)`);
-    }
-  } else {
-    out.push(`backend = 'dry-run'  # no ipfw/pf action to convert: nothing is blocked`);
+  const actions = raw["action"]
+    ? convertActions(
+      {
+        basedir: ctx.basedir,
+        io: ctx.io,
+        jail,
+        report: (message: string, severity?: "warning") => report(ctx, "action", message, severity),
+      },
+      raw["action"],
+      jailOpts,
+    )
+    : { firewall: undefined, dropped: [] };
+  out.push(...emitFirewall(ctx, actions.firewall, enabled));
+  for (const d of actions.dropped) {
+    out.push(tomlComment(`fail2ban action not converted: ${d.entry} (${d.why})`));
   }
   return { lines: out, increment };
+}
+
+function effective(ctx: JailContext, raw: Record<string, string>, key: string): string | undefined {
+  return raw[key] ?? ctx.defaults.get(key);
+}
+
+/** Values carried over that look wrong: maxretry 1, bantime shorter than findtime. */
+function valueWarnings(ctx: JailContext, raw: Record<string, string>): void {
+  if (Number(effective(ctx, raw, "maxretry")) === 1) {
+    report(
+      ctx,
+      "maxretry",
+      "maxretry = 1: a single failure (one mistyped password) bans; kept",
+      "warning",
+    );
+  }
+  const ban = fail2banSeconds(effective(ctx, raw, "bantime") ?? "");
+  const find = fail2banSeconds(effective(ctx, raw, "findtime") ?? "");
+  if (ban !== undefined && find !== undefined && ban < find) {
+    report(
+      ctx,
+      "bantime",
+      `bantime (${formatDuration(ban)}) is shorter than findtime (${formatDuration(find)}): ` +
+        "failures before the ban still count after it, so one more failure bans again; kept",
+      "warning",
+    );
+  }
+}
+
+/** The backend, table, port, protocol and rule lines of a jail. */
+function emitFirewall(ctx: JailContext, fw: Firewall | undefined, enabled: boolean): string[] {
+  if (!fw) return [`backend = 'dry-run'  # no ipfw/pf/nft action to convert: nothing is blocked`];
+  const out = [`backend = ${tomlString(fw.backend)}  # from action ${fw.entry}`];
+  out.push(`table = ${tomlString(fw.table)}`);
+  if (fw.ports && fw.ports.length > 0) out.push(`port = [${fw.ports.join(", ")}]`);
+  else out.push(`port = []  # all ports`);
+  out.push(`protocol = ${tomlString(fw.protocol)}`);
+  let rule: number | undefined;
+  if (fw.backend === "ipfw" && fw.lowestRule !== undefined) {
+    if (enabled) {
+      rule = ctx.rules.byTable.get(fw.table);
+      if (rule === undefined) {
+        rule = fw.lowestRule;
+        while (ctx.rules.used.has(rule)) rule++;
+        ctx.rules.used.add(rule);
+        ctx.rules.byTable.set(fw.table, rule);
+      }
+      out.push(
+        `rule = ${rule}  # as fail2ban's ${fw.name}: the first free number from ${fw.lowestRule} ` +
+          `(jails in order); check "ipfw list" and adjust`,
+        "manage_rule = true",
+      );
+    } else {
+      out.push(
+        `# rule = N  # when enabling: a free ipfw rule number (fail2ban's from ${fw.lowestRule})`,
+      );
+    }
+  }
+  out.push(...fw.notes.map((n) => tomlComment(n)));
+  if (enabled) ctx.byHand.push(...firewallByHand(ctx.jail, fw, rule));
+  return out;
 }
 
 function emitIncrement(
@@ -531,6 +530,46 @@ function defaultsBlock(
   return out;
 }
 
+/** An undefined `%(name)s` reference in an interpolation problem. */
+const UNDEFINED_REF = /%\(([^)]+)\)s refers to an option that is not defined/;
+const MISSING_PATHS = /included file (\S*paths-[^/\s]*\.conf) not found/;
+
+/**
+ * A missing `paths-*.conf` include: says which variables stayed unresolved because of it (the
+ * undefined references the jails' options hit), instead of a bare "not found".
+ */
+function explainMissingPaths(problems: ImportProblem[]): void {
+  const unresolved = new Map<string, Set<string>>();
+  for (const p of problems) {
+    const name = UNDEFINED_REF.exec(p.message)?.[1];
+    if (name === undefined) continue;
+    const users = unresolved.get(name) ?? new Set<string>();
+    users.add(p.key);
+    unresolved.set(name, users);
+  }
+  for (let i = 0; i < problems.length; i++) {
+    const p = problems[i];
+    const file = p ? MISSING_PATHS.exec(p.message)?.[1] : undefined;
+    if (!p || file === undefined) continue;
+    const list = [...unresolved].map(([n, users]) => `${n} (${[...users].join(", ")})`);
+    problems[i] = {
+      ...p,
+      message: `${p.message}: fail2ban resolves its log paths with it; ` +
+        (list.length > 0
+          ? `unresolved here: ${list.join(", ")}`
+          : "no option converted here needed it"),
+    };
+  }
+}
+
+function enabledInFail2ban(cfg: IniConfig, name: string): boolean {
+  try {
+    return asBool(iniGet(cfg, name, "enabled")) ?? false;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Converts the fail2ban configuration under basedir (jail.conf, jail.d/, jail.local, their
  * includes, filter.d/, action.d/) into jails.toml text; every jail is written, keeping its
@@ -571,6 +610,8 @@ export function importFail2ban(
     ...defaultsBlock(cfg, defaults, problems),
   ];
   const inc: string[] = [];
+  const rules = { byTable: new Map<string, number>(), used: new Set<number>() };
+  const byHand: string[] = [];
   const incCtx: JailContext = {
     cfg,
     basedir,
@@ -578,15 +619,22 @@ export function importFail2ban(
     jail: DEFAULT_SECTION,
     problems,
     defaults: new Map(),
+    rules,
+    byHand,
   };
   const defaultRaw = Object.fromEntries(defaults);
   emitIncrement(incCtx, defaultRaw, inc, (k) => defaults.has(k));
   if (inc.length > 0) head.push("", "[defaults.bantime_increment]", ...inc);
   const body: string[] = [];
   const jails: string[] = [];
+  const skipped: string[] = [];
   for (const name of cfg.sections.keys()) {
     if (name === INCLUDES_SECTION || name.startsWith("KNOWN/")) continue;
-    const ctx: JailContext = { cfg, basedir, io, jail: name, problems, defaults };
+    if (!options.all && !enabledInFail2ban(cfg, name)) {
+      skipped.push(name);
+      continue;
+    }
+    const ctx: JailContext = { cfg, basedir, io, jail: name, problems, defaults, rules, byHand };
     const header = iniWhere(cfg, name, "enabled") ?? cfg.sections.get(name)?.values().next().value;
     if (!JAIL_NAME.test(name)) {
       problems.push({
@@ -605,5 +653,22 @@ export function importFail2ban(
       body.push("", `[jail.${tomlKey(name)}.bantime_increment]`, ...emitted.increment);
     }
   }
-  return { toml: [...head, ...body, ""].join("\n"), problems, jails };
+  explainMissingPaths(problems);
+  const enabled = jails.filter((j) => enabledInFail2ban(cfg, j)).length;
+  head.splice(
+    cfg.files.length + 2,
+    0,
+    options.all
+      ? `# every jail: ${enabled} enabled in fail2ban, ${jails.length - enabled} disabled ` +
+        `(written with enabled = false)`
+      : `# ${jails.length} jails enabled in fail2ban written; ${skipped.length} disabled ` +
+        `ones skipped (--all writes them too)`,
+  );
+  return {
+    toml: [...head, ...body, ""].join("\n"),
+    problems,
+    jails,
+    firewallByHand: byHand,
+    skipped,
+  };
 }

@@ -1,7 +1,9 @@
 /**
  * fail2ban/: a fail2ban setup -> banwatch: its INI dialect (ini.ts), one filter (filter.ts,
- * reading with definition.ts, written by emit.ts), the jails (jail.ts, with values.ts and
- * builtin.ts), the problems both report (problem.ts), and the agreement with fail2ban's own
+ * reading with definition.ts, written by emit.ts), the jails (jail.ts, with values.ts, their
+ * actions in action.ts, the filter choice in choose.ts with evidence.ts measuring built-ins and
+ * lint rewrites on the jail's logs, builtin.ts on fail2ban's samples), the problems both report
+ * (problem.ts), and the agreement with fail2ban's own
  * sample annotations (agreement.ts, for tests and scripts/import_agreement.ts).
  * @module
  */

@@ -13,8 +13,13 @@ export interface ImportProblem {
   readonly line: number;
   /** What it concerns: `jail.NAME.key`, `filter.NAME.key`, or `syntax`. */
   readonly key: string;
-  /** Why it was not converted, one line. */
+  /** Why it was not converted (or what to check), one line. */
   readonly message: string;
+  /**
+   * "not converted" (the default): something was dropped; "warning": converted, but looks
+   * wrong or risky; "note": a measurement or advice (built-in comparison, firewall lines).
+   */
+  readonly severity?: "warning" | "note";
 }
 
 /** An INI syntax problem as an import problem (key "syntax"). */
@@ -22,9 +27,9 @@ export function syntaxProblem(p: IniProblem): ImportProblem {
   return { file: p.file, line: p.line, key: "syntax", message: p.message };
 }
 
-/** Formats a problem as `file:line: key: not converted: why`. */
+/** Formats a problem as `file:line: key: not converted: why` (or `warning:`, `note:`). */
 export function formatImportProblem(p: ImportProblem): string {
-  return `${p.file}:${p.line}: ${p.key}: not converted: ${p.message}`;
+  return `${p.file}:${p.line}: ${p.key}: ${p.severity ?? "not converted"}: ${p.message}`;
 }
 
 /** The result of a conversion. */
@@ -35,6 +40,10 @@ export interface ImportResult {
   readonly problems: readonly ImportProblem[];
   /** Names of the jails written. */
   readonly jails: readonly string[];
+  /** Firewall commands or pf.conf lines the administrator must add or remove by hand. */
+  readonly firewallByHand?: readonly string[];
+  /** Jails skipped because fail2ban does not run them (disabled), when not all are written. */
+  readonly skipped?: readonly string[];
 }
 
 /** An exception from reading an option as an import problem under `key`. */

@@ -72,7 +72,11 @@ function convertFixture(
     withSamples ? { samples: fixtureSamples, now: NOW } : {},
   );
   const config = parseConfig(result.toml, { file: "converted.toml" });
-  return { config, toml: result.toml, problems: result.problems.map(formatImportProblem) };
+  return {
+    config,
+    toml: result.toml,
+    problems: result.problems.filter((p) => p.severity === undefined).map(formatImportProblem),
+  };
 }
 
 function jail(config: Config, name: string): JailConfig {
@@ -122,7 +126,11 @@ Deno.test("importFail2ban converts the seed fixture into a jails.toml that parse
     [d.enabled, d.logPaths, d.maxRetry, d.findTime, d.banTime],
     [true, ["/var/log/auth.log"], 2, 1200, 1200],
   );
-  assertEquals([d.backend, d.table, d.ports, d.protocol], ["ipfw", "dovecot-pop3imap", [], "tcp"]);
+  // bsd-ipfw blocks "ip" (block = ip) on every port: every protocol; rule as fail2ban numbers it
+  assertEquals(
+    [d.backend, d.table, d.ports, d.protocol, d.ruleNumber, d.manageRule],
+    ["ipfw", "dovecot-pop3imap", [], "all", 111, true],
+  );
   const q = jail(config, "qpopperauth");
   assertEquals([q.logPaths, q.banTime, q.table], [["/var/log/all.log"], 86400, "qpopperauth.conf"]);
   const p = jail(config, "postfix-auth");
@@ -153,7 +161,7 @@ Deno.test("importFail2ban points to a built-in filter only when it matches the s
   assertEquals(jail(config, "qpopperauth").filterSource, "builtin:qpopper");
   assertMatch(
     toml,
-    /^filter = 'qpopper' {2}# same matches as fail2ban's qpopperauth on its samples$/m,
+    /^filter = 'qpopper' {2}# same verdicts as fail2ban's qpopperauth on its 5 sample lines \(fail2ban's tests\)$/m,
   );
   assertEquals(jail(config, "dovecot-pop3imap").filterSource, "inline");
   assertEquals(jail(config, "postfix-auth").filterSource, "inline");
@@ -188,7 +196,8 @@ Deno.test("importFail2ban reports a malformed line, a missing include and an int
     )
     .replace(/\nbantime = 1d\n/, "\n");
   const result = importFail2ban("/f", memIo(files));
-  const report = result.problems.map(formatImportProblem).sort();
+  const report = result.problems.filter((p) => p.severity === undefined).map(formatImportProblem)
+    .sort();
   assertEquals(report.length, 3, report.join("\n"));
   assertMatch(
     report[0] ?? "",
@@ -200,7 +209,7 @@ Deno.test("importFail2ban reports a malformed line, a missing include and an int
   );
   assertMatch(
     report[2] ?? "",
-    /^\/f\/jail\.local:5: syntax: not converted: \[INCLUDES\] before: included file \/f\/paths-gone\.conf not found$/,
+    /^\/f\/jail\.local:5: syntax: not converted: \[INCLUDES\] before: included file \/f\/paths-gone\.conf not found: fail2ban resolves its log paths with it; no option converted here needed it$/,
   );
   const config = parseConfig(result.toml, { file: "converted.toml" });
   assertEquals(config.jails.length, 3);
@@ -231,11 +240,12 @@ Deno.test("importFail2ban converts pf, reports other actions, systemd and missin
     "filter = not-there",
     "logpath = /var/log/x",
   ].join("\n");
+  assertEquals(importFail2ban("/f", memIo(files)).skipped, ["nofilter"]);
   files["/f/jail.local"] = (files["/f/jail.local"] ?? "").replace(
     "[INCLUDES]",
     "[DEFAULT]\nbantime.increment = true\nbantime.multipliers = 1 2 4\nignoreip = 127.0.0.1/8 ::1 myhost.example\n\n[INCLUDES]",
   );
-  const result = importFail2ban("/f", memIo(files));
+  const result = importFail2ban("/f", memIo(files), { all: true });
   const report = result.problems.map(formatImportProblem);
   const has = (re: RegExp): void =>
     assertOk(report.some((l) => re.test(l)), `${re} in\n${report.join("\n")}`);
@@ -384,7 +394,7 @@ Deno.test({
   name: "importFail2ban converts the installed /etc/fail2ban into a jails.toml parseConfig accepts",
   ignore: !HAVE_F2B,
   fn() {
-    const result = importFail2ban(F2B_DIR, denoIniIo());
+    const result = importFail2ban(F2B_DIR, denoIniIo(), { all: true });
     let config: Config | undefined;
     try {
       config = parseConfig(result.toml, { file: "debian.toml" });
@@ -393,16 +403,23 @@ Deno.test({
       throw e;
     }
     assertOk(config.jails.length > 50, `only ${config.jails.length} jails`);
-    // Debian enables sshd (jail.d/defaults-debian.conf) with iptables: no firewall -> dry-run;
-    // it stays enabled unless its filter cannot be used, which the report then says
+    // Debian enables sshd (jail.d/defaults-debian.conf) with iptables -> nft; it stays enabled
+    // unless its filter cannot be used, which the report then says
     const sshd = config.jails.find((j) => j.name === "sshd");
-    assertEquals([sshd?.backend, sshd?.logPaths], ["dry-run", ["/var/log/auth.log"]]);
+    assertEquals([sshd?.backend, sshd?.logPaths], ["nft", ["/var/log/auth.log"]]);
     const disabledWhy = result.problems.map(formatImportProblem)
       .filter((l) => /jail\.sshd\.\S+: not converted: .*enabled = false$/.test(l));
     assertEquals(sshd?.enabled, disabledWhy.length === 0, disabledWhy.join("\n"));
     for (const line of result.problems.map(formatImportProblem)) {
-      assertMatch(line, /^\/etc\/fail2ban\/\S+:\d+: \S+: not converted: /);
+      assertMatch(line, /^\/etc\/fail2ban\/\S+:\d+: \S+: (?:not converted|warning|note): /);
     }
+    // only the jails fail2ban runs, by default
+    const enabled = importFail2ban(F2B_DIR, denoIniIo());
+    assertEquals(enabled.jails, config.jails.filter((j) => j.enabled).map((j) => j.name));
+    assertMatch(
+      enabled.toml,
+      /^# \d+ jails enabled in fail2ban written; \d+ disabled ones skipped/m,
+    );
     assertNotMatch(result.toml, /undefined|NaN/);
   },
 });
