@@ -7,4 +7,6 @@ export { JAIL_DEFAULTS } from "./schema.ts";
 export type { BackendKind, Config, GlobalConfig, JailConfig } from "./schema.ts";
 export { parseConfig } from "./parse_config.ts";
 export { parseFilterFile } from "./filter_file.ts";
-export { loadConfig } from "./load.ts";
+export { checkSecretFile, loadConfig } from "./load.ts";
+export { CROWDSEC_DEFAULTS, CROWDSEC_KEYS } from "./crowdsec.ts";
+export type { CrowdsecConfig } from "./crowdsec.ts";

@@ -13,6 +13,7 @@ import {
 } from "../core/mod.ts";
 import type { BackendKind } from "../firewall/mod.ts";
 import type { FilterSpec } from "../filter/mod.ts";
+import type { CrowdsecConfig } from "./crowdsec.ts";
 
 export type { Cidr } from "../core/mod.ts";
 export type { FilterSpec } from "../filter/mod.ts";
@@ -125,6 +126,8 @@ export interface Config {
   global: GlobalConfig;
   /** Every `[jail.NAME]`, enabled or not, in file order. */
   jails: readonly JailConfig[];
+  /** `[crowdsec]` (config/crowdsec.ts), when present. */
+  crowdsec?: CrowdsecConfig;
 }
 
 // ---------------------------------------------------------------------------------------------
