@@ -20,6 +20,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   decide: ["core", "source", "filter", "firewall", "control", "config"],
   state: ["core", "source", "filter", "firewall", "control", "config"],
   fail2ban: ["core", "source", "filter", "firewall", "control", "config"],
+  crowdsec: ["core", "source", "filter", "firewall", "control", "config"],
   daemon: [
     "core",
     "source",
@@ -30,6 +31,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
     "decide",
     "state",
     "fail2ban",
+    "crowdsec",
   ],
   cli: [
     "core",
@@ -41,6 +43,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
     "decide",
     "state",
     "fail2ban",
+    "crowdsec",
     "daemon",
   ],
 };

@@ -9,4 +9,4 @@ export { parseConfig } from "./parse_config.ts";
 export { parseFilterFile } from "./filter_file.ts";
 export { checkSecretFile, loadConfig } from "./load.ts";
 export { CROWDSEC_DEFAULTS, CROWDSEC_KEYS } from "./crowdsec.ts";
-export type { CrowdsecConfig } from "./crowdsec.ts";
+export type { CrowdsecConfig } from "./schema.ts";

@@ -10,6 +10,7 @@ export type {
   ControlHandler,
   ControlRequest,
   ControlResponse,
+  CrowdsecReport,
   JailFileStatus,
   JailStatus,
   StatusReport,

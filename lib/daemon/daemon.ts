@@ -20,7 +20,14 @@ import { activeBans, expireBans } from "../decide/mod.ts";
 import { openStore } from "../state/mod.ts";
 import { createContext, type DaemonContext, daemonNow, type DaemonOptions } from "./context.ts";
 import { resolveHost } from "./dns.ts";
-import { applyActions, ensureRules, flushFirewall, queueFor, reconcileTables } from "./enforce.ts";
+import {
+  applyActions,
+  backendFor,
+  ensureRules,
+  flushFirewall,
+  queueFor,
+  reconcileTables,
+} from "./enforce.ts";
 import {
   banByHand,
   bannedEntries,
@@ -32,6 +39,15 @@ import {
 import { expireAndPrune, readLogs } from "./ingest.ts";
 import { buildJails, hasGlobs, openTails, restoreState } from "./jails.ts";
 import { persist, writesWaiting } from "./persist.ts";
+import {
+  CROWDSEC_JAIL,
+  crowdsecBanned,
+  crowdsecLift,
+  crowdsecStatus,
+  crowdsecTick,
+  startCrowdsec,
+  stopCrowdsec,
+} from "./crowdsec.ts";
 
 /** The running daemon; also the control socket's handler. */
 export class Daemon implements ControlHandler {
@@ -82,6 +98,10 @@ export class Daemon implements ControlHandler {
     await ensureRules(ctx);
     applyActions(ctx, expireBans(ctx.state, now));
     persist(ctx);
+    const kind = ctx.config.crowdsec?.backend ?? "ipfw";
+    await startCrowdsec(ctx, {
+      backend: () => backendFor(ctx, ctx.options.backendOverride ?? kind),
+    });
     await openTails(ctx);
     await flushFirewall(ctx);
   }
@@ -100,6 +120,7 @@ export class Daemon implements ControlHandler {
       // A state write refused earlier (disk full, read-only) is retried every poll.
       if (writesWaiting(ctx)) persist(ctx);
       await flushFirewall(ctx);
+      await crowdsecTick(ctx);
       return result;
     });
   }
@@ -126,12 +147,16 @@ export class Daemon implements ControlHandler {
 
   /** The status report for one jail or all. */
   status(jail?: string): StatusReport {
-    return statusReport(this.#ctx, jail);
+    const link = crowdsecStatus(this.#ctx);
+    const report = statusReport(this.#ctx, jail);
+    return link ? { ...report, crowdsec: link } : report;
   }
 
   /** Active bans, for one jail or all. */
   banned(jail?: string): BannedEntry[] {
-    return bannedEntries(this.#ctx, jail);
+    if (jail === CROWDSEC_JAIL) return crowdsecBanned(this.#ctx);
+    const local = bannedEntries(this.#ctx, jail);
+    return jail === undefined ? [...local, ...crowdsecBanned(this.#ctx)] : local;
   }
 
   /** Bans by hand; refuses protected addresses unless forced. */
@@ -145,7 +170,15 @@ export class Daemon implements ControlHandler {
 
   /** Lifts bans of one address (or all), in one jail or all. */
   unban(options: { addr?: string; all?: boolean; jail?: string }): Promise<{ removed: number }> {
-    return this.#exclusive(() => unbanByHand(this.#ctx, options));
+    return this.#exclusive(async () => {
+      const local = options.jail === CROWDSEC_JAIL
+        ? 0
+        : (await unbanByHand(this.#ctx, options)).removed;
+      const remote = options.jail === undefined || options.jail === CROWDSEC_JAIL
+        ? await crowdsecLift(this.#ctx, options)
+        : 0;
+      return { removed: local + remote };
+    });
   }
 
   /** Forgets a jail's failure windows (its bans stay). */
@@ -171,6 +204,7 @@ export class Daemon implements ControlHandler {
       }
       await flushFirewall(ctx);
     }
+    await stopCrowdsec(ctx);
     for (const rt of ctx.tails.values()) rt.tail.close();
     ctx.tails.clear();
     ctx.store.close();

@@ -20,6 +20,7 @@ import {
 import type { StoredBan } from "../state/mod.ts";
 import type { DaemonContext, JailRuntime, PendingChange } from "./context.ts";
 import { recordApplied, tryWrite } from "./persist.ts";
+import { crowdsecBan, crowdsecUnban } from "./crowdsec.ts";
 
 /** Longest wait, in seconds, between two tries of a failing firewall. */
 const MAX_BACKOFF = 60;
@@ -63,6 +64,7 @@ export function applyActions(ctx: DaemonContext, actions: readonly BanAction[]):
       });
       if (jail) {
         if (!a.update) jail.totalBanned++;
+        if (!a.update) crowdsecBan(ctx, a.ban);
         queueFor(ctx, jail, { op: "add", target: a.ban.target });
       }
     } else if (a.kind === "unban") {
@@ -74,6 +76,7 @@ export function applyActions(ctx: DaemonContext, actions: readonly BanAction[]):
       });
       if (jail) {
         jail.totalUnbanned++;
+        if (a.reason === "manual") crowdsecUnban(ctx, a.jail, a.target);
         queueFor(ctx, jail, { op: "delete", target: a.target });
       }
     } else {

@@ -4,3 +4,5 @@
  */
 export { openStore, STATE_DB_NAME } from "./store.ts";
 export type { Store, StoredBan } from "./store.ts";
+export { openCrowdsecStore } from "./crowdsec_store.ts";
+export type { CrowdsecStore, QueuedAlert, StoredDecision } from "./crowdsec_store.ts";
