@@ -4,6 +4,7 @@
  * throw {@link LapiError}. The secrets are held here only and never put in a message.
  * @module
  */
+import { VERSION } from "../core/mod.ts";
 import type { LapiAlert } from "./alerts.ts";
 import type { DecisionStream, LapiDecision } from "./decisions.ts";
 
@@ -49,7 +50,8 @@ export class LapiClient {
     path: string,
     init: { body?: unknown; auth: "machine" | "bouncer" | "none" },
   ): Promise<Response> {
-    const headers: Record<string, string> = { "user-agent": "banwatch" };
+    // LAPI refuses a machine login whose User-Agent is not exactly `name/version`.
+    const headers: Record<string, string> = { "user-agent": `banwatch/${VERSION}` };
     if (init.body !== undefined) headers["content-type"] = "application/json";
     if (init.auth === "bouncer") headers["x-api-key"] = this.#options.bouncerKey ?? "";
     if (init.auth === "machine") headers["authorization"] = `Bearer ${this.#token ?? ""}`;

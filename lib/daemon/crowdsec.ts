@@ -48,8 +48,10 @@ interface Runtime {
   pending: Map<string, FirewallChange["op"]>;
   refusedIds: Set<number>;
   refused: number;
-  state: string;
-  lastError: string | undefined;
+  /** The last failure of push and of pull (undefined: the last try worked). */
+  errors: { push?: LapiError | Error | undefined; pull?: LapiError | Error | undefined };
+  /** `crowdsec_connected` was logged since the last failure. */
+  announced: boolean;
   lastPush: number | undefined;
   lastPull: number | undefined;
   needStartup: boolean;
@@ -111,8 +113,8 @@ export async function startCrowdsec(
     pending: new Map(),
     refusedIds: new Set(),
     refused: 0,
-    state: "starting",
-    lastError: undefined,
+    errors: {},
+    announced: false,
     lastPush: undefined,
     lastPull: undefined,
     needStartup: true,
@@ -260,10 +262,11 @@ export function crowdsecBanned(ctx: DaemonContext): BannedEntry[] {
 export function crowdsecStatus(ctx: DaemonContext): CrowdsecReport | undefined {
   const rt = RUNTIMES.get(ctx);
   if (!rt) return undefined;
+  const error = rt.errors.push ?? rt.errors.pull;
   return {
     lapiUrl: rt.config.lapiUrl,
-    state: rt.state,
-    lastError: rt.lastError,
+    state: linkState(rt),
+    lastError: error?.message,
     lastPush: rt.lastPush,
     lastPull: rt.lastPull,
     queued: rt.store.queued(),
@@ -335,6 +338,7 @@ async function cycle(ctx: DaemonContext, rt: Runtime): Promise<void> {
       await pushQueued(ctx, rt);
       rt.pushBackoff = 0;
       rt.nextPush = 0;
+      worked(ctx, rt, "push");
     } catch (error) {
       rt.pushBackoff = Math.min(MAX_PUSH_BACKOFF, rt.pushBackoff === 0 ? 1 : rt.pushBackoff * 2);
       rt.nextPush = now() + rt.pushBackoff;
@@ -349,7 +353,7 @@ async function cycle(ctx: DaemonContext, rt: Runtime): Promise<void> {
       rt.inbox.push({ stream, startup });
       rt.needStartup = false;
       rt.lastPull = now();
-      connected(ctx, rt);
+      worked(ctx, rt, "pull");
     } catch (error) {
       rt.needStartup = true;
       failed(ctx, rt, "pull", error, { retry_in: `${rt.config.pullInterval}s` });
@@ -376,7 +380,6 @@ async function pushQueued(ctx: DaemonContext, rt: Runtime): Promise<void> {
     }
     rt.store.dequeue(batch.map((q) => q.id));
     rt.lastPush = ctx.options.now();
-    connected(ctx, rt);
     for (const [i, q] of batch.entries()) {
       const alertId = alertIds[i];
       const alert = JSON.parse(q.alert) as { decisions: Array<{ duration: string }> };
@@ -397,36 +400,44 @@ async function pushQueued(ctx: DaemonContext, rt: Runtime): Promise<void> {
   }
 }
 
-function connected(ctx: DaemonContext, rt: Runtime): void {
-  if (rt.state !== "connected") {
+/** `starting`, `connected`, `unreachable` (no answer) or `refused` (an HTTP error). */
+function linkState(rt: Runtime): string {
+  const { push, pull } = rt.errors;
+  if (!push && !pull) {
+    return rt.lastPull === undefined && rt.lastPush === undefined ? "starting" : "connected";
+  }
+  const status = (e: Error | undefined) => e instanceof LapiError ? e.status : undefined;
+  return status(push) === 0 || status(pull) === 0 ? "unreachable" : "refused";
+}
+
+function worked(ctx: DaemonContext, rt: Runtime, during: "push" | "pull"): void {
+  rt.errors[during] = undefined;
+  if (!rt.announced && linkState(rt) === "connected") {
+    rt.announced = true;
     ctx.logger.info("crowdsec_connected", { lapi: rt.config.lapiUrl });
   }
-  rt.state = "connected";
-  rt.lastError = undefined;
 }
 
 function failed(
   ctx: DaemonContext,
   rt: Runtime,
-  during: string,
+  during: "push" | "pull",
   error: unknown,
   fields: Record<string, string>,
 ): void {
-  const status = error instanceof LapiError ? error.status : 0;
-  const state = status === 0 ? "unreachable" : "refused";
-  const message = errorText(error);
-  // One line per change of state, not one per retry.
-  if (rt.state !== state || rt.lastError !== message) {
+  const e = error instanceof Error ? error : new Error(String(error));
+  // One line per new failure, not one per retry.
+  if (rt.errors[during]?.message !== e.message) {
     ctx.logger.error("crowdsec_failed", {
       during,
       lapi: rt.config.lapiUrl,
-      error: message,
+      error: errorText(e),
       queued: rt.store.queued(),
       ...fields,
     });
   }
-  rt.state = state;
-  rt.lastError = message;
+  rt.errors[during] = e;
+  rt.announced = false;
 }
 
 function applyStream(
