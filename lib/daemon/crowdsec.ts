@@ -284,7 +284,16 @@ export async function crowdsecTick(ctx: DaemonContext): Promise<void> {
   const rt = RUNTIMES.get(ctx);
   if (!rt) return;
   const now = ctx.options.now();
-  for (const item of rt.inbox.splice(0)) applyStream(ctx, rt, item.stream, item.startup, now);
+  for (const item of rt.inbox.splice(0)) {
+    try {
+      // One transaction per answer: a startup set of 10,000 decisions is one commit.
+      ctx.store.transaction(() => applyStream(ctx, rt, item.stream, item.startup, now));
+    } catch (error) {
+      // The database refused: read the whole set again at the next pull.
+      rt.needStartup = true;
+      ctx.logger.error("crowdsec_state_failed", { error: errorText(error) });
+    }
+  }
   for (const d of [...rt.decisions.values()]) if (d.until <= now) forget(rt, d.id);
   await flushTable(ctx, rt);
   if (!rt.busy && (now >= rt.nextPull || (now >= rt.nextPush && hasWork(rt)))) {
