@@ -199,11 +199,12 @@ export function crowdsecBan(ctx: DaemonContext, ban: BanRecord): void {
   }
 }
 
-/** A ban lifted by hand: its pushed decisions are deleted from LAPI too. */
+/** A ban lifted by hand: its pushed decisions are deleted from LAPI, its queued alert dropped. */
 export function crowdsecUnban(ctx: DaemonContext, jail: string, target: string): void {
   const rt = RUNTIMES.get(ctx);
   if (!rt || !rt.config.push) return;
   try {
+    rt.store.unqueue(jail, target);
     rt.deletes.push(...rt.store.takePushed(jail, target));
   } catch (error) {
     ctx.logger.error("crowdsec_queue_failed", { error: errorText(error) });

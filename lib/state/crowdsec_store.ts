@@ -49,6 +49,8 @@ export interface CrowdsecStore {
   failed(ids: readonly number[]): void;
   /** Alerts waiting. */
   queued(): number;
+  /** Forgets the queued alerts of a ban lifted before they were sent; returns how many. */
+  unqueue(jail: string, target: string): number;
   /** Records the LAPI decision ids of a pushed ban. */
   savePushed(jail: string, target: string, ids: readonly number[], until: number): void;
   /** The LAPI decision ids of a pushed ban, and forgets them. */
@@ -144,6 +146,9 @@ export function openCrowdsecStore(store: Store): CrowdsecStore {
     },
     queued() {
       return Number(all("SELECT count(*) AS n FROM crowdsec_queue")[0]?.n ?? 0);
+    },
+    unqueue(jail, target) {
+      return run("DELETE FROM crowdsec_queue WHERE jail = ? AND target = ?", jail, target);
     },
     savePushed(jail, target, ids, until) {
       run(

@@ -167,8 +167,41 @@ Deno.test({
       assertEquals(s.refused, 4);
     });
 
+    await t.step("a manual ban is pushed too", async () => {
+      const r = await runCli(["ban", "-c", a.config, "mail", "198.51.100.77"]);
+      assertEquals(r.code, 0, r.stderr);
+      await eventually(
+        async () => (await lapiDecisions(lapi)).some((d) => d.value === "198.51.100.77"),
+        "the manual ban in LAPI",
+        TWO_PULLS,
+      );
+      await eventually(
+        async () => (await table(b, "crowdsec")).includes("198.51.100.77/32"),
+        "the manual ban in B's table",
+        TWO_PULLS,
+      );
+      assertEquals((await runCli(["unban", "-c", a.config, "198.51.100.77"])).code, 0);
+      await eventually(
+        async () => !(await table(b, "crowdsec")).includes("198.51.100.77/32"),
+        "B to drop the unbanned manual ban",
+        TWO_PULLS,
+      );
+    });
+
     await t.step("LAPI down: local bans go on, alerts queue, remote bans stay", async () => {
+      await lapi.cscli("decisions", "add", "--ip", "198.51.100.33", "--duration", "5s");
+      await eventually(
+        async () => (await table(b, "crowdsec")).includes("198.51.100.33/32"),
+        "a short decision in B's table",
+        TWO_PULLS,
+      );
       await lapi.stop();
+      // It ends at its own time although LAPI cannot be asked.
+      await eventually(
+        async () => !(await table(b, "crowdsec")).includes("198.51.100.33/32"),
+        "the short decision to expire on B while LAPI is down",
+        10,
+      );
       await burst(a, "203.0.113.6");
       await a.daemon!.waitFor(/event=ban .*203\.0\.113\.6/);
       await eventually(async () => (await status(a)).queued === 1, "A's alert to be queued");
@@ -198,6 +231,8 @@ Deno.test({
         TWO_PULLS,
       );
       assertEquals(await table(b, "crowdsec"), ["203.0.113.6/32"]);
+      const r = await runCli(["banned", "-c", b.config, "--json"]);
+      assertOk(r.stdout.includes('"jail":"crowdsec"'), r.stdout);
     });
 
     await t.step("unban on A deletes its pushed decision; B's table follows", async () => {

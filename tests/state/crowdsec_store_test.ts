@@ -39,6 +39,7 @@ Deno.test("openCrowdsecStore() keeps a bounded queue, pushed ids and decisions a
     assertEquals(cs.loadDecisions().map((d) => d.id), [9]);
     assertEquals(cs.takePushed("j", "192.0.2.1/32"), [4, 5]);
     assertEquals(cs.takePushed("j", "192.0.2.1/32"), []);
+    assertEquals(cs.unqueue("j", "192.0.2.2/32"), 1);
     cs.dequeue(cs.peek(10).map((q) => q.id));
     cs.deleteDecision(9);
     assertEquals([cs.queued(), cs.loadDecisions().length], [0, 0]);
