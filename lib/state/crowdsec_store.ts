@@ -6,7 +6,7 @@
  * Its tables sit beside store.ts's schema (created if missing), in the same connection.
  * @module
  */
-import type { SQLInputValue } from "node:sqlite";
+import type { SQLInputValue, StatementSync } from "node:sqlite";
 import type { Store } from "./store.ts";
 
 /** An alert waiting to be pushed. */
@@ -99,11 +99,17 @@ CREATE TABLE IF NOT EXISTS crowdsec_decisions (
 export function openCrowdsecStore(store: Store): CrowdsecStore {
   const db = store.db;
   db.exec(SCHEMA);
+  // Prepared once each: a statement per call would hold native memory until a GC.
+  const cache = new Map<string, StatementSync>();
+  const stmt = (sql: string): StatementSync => {
+    let s = cache.get(sql);
+    if (!s) cache.set(sql, s = db.prepare(sql));
+    return s;
+  };
   const run = (sql: string, ...params: SQLInputValue[]): number =>
-    Number(db.prepare(sql).run(...params).changes);
+    Number(stmt(sql).run(...params).changes);
   const all = (sql: string, ...params: SQLInputValue[]): Record<string, unknown>[] =>
-    db.prepare(sql).all(...params);
-  const inList = (ids: readonly number[]): string => ids.map((n) => Math.trunc(n)).join(",");
+    stmt(sql).all(...params);
   return {
     enqueue(item, max) {
       return store.transaction(() => {
@@ -137,12 +143,16 @@ export function openCrowdsecStore(store: Store): CrowdsecStore {
       }));
     },
     dequeue(ids) {
-      if (ids.length > 0) run(`DELETE FROM crowdsec_queue WHERE id IN (${inList(ids)})`);
+      store.transaction(() => {
+        for (const id of ids) run("DELETE FROM crowdsec_queue WHERE id = ?", id);
+      });
     },
     failed(ids) {
-      if (ids.length > 0) {
-        run(`UPDATE crowdsec_queue SET attempts = attempts + 1 WHERE id IN (${inList(ids)})`);
-      }
+      store.transaction(() => {
+        for (const id of ids) {
+          run("UPDATE crowdsec_queue SET attempts = attempts + 1 WHERE id = ?", id);
+        }
+      });
     },
     queued() {
       return Number(all("SELECT count(*) AS n FROM crowdsec_queue")[0]?.n ?? 0);
