@@ -482,7 +482,8 @@ function applyStream(
   let added = 0;
   for (const a of accepted) {
     if (rt.decisions.size >= rt.config.maxDecisions) {
-      refuse(ctx, rt, a.id, a.target.text, `max_decisions ${rt.config.maxDecisions} reached`);
+      const value = displayTarget(a.target.text);
+      refuse(ctx, rt, a.id, value, `max_decisions ${rt.config.maxDecisions} reached`);
       continue;
     }
     const stored = {

@@ -53,6 +53,7 @@ start() {
     -e "s#^\(    \)credentials_path: /etc/crowdsec/local_api_credentials.yaml#\1credentials_path: $dir/client.yaml#" \
     -e "s#^\(      \)credentials_path: .*#\1credentials_path: $dir/online.yaml#" \
     -e "s#^\(  *\)enabled: true#\1enabled: false#" \
+    -e "s#^\(  *\)type: sqlite#\1type: sqlite\n\1use_wal: true#" \
     /etc/crowdsec/config.yaml >"$dir/config.yaml"
   grep -q "listen_uri: 127.0.0.1:$port" "$dir/config.yaml" || die "could not rewrite the config"
   crowdsec -no-cs -no-capi -c "$dir/config.yaml" >"$dir/log/stdout.log" 2>&1 &

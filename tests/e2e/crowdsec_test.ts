@@ -26,7 +26,7 @@ async function writeSecret(path: string, text: string): Promise<void> {
   await Deno.chmod(path, 0o600);
 }
 
-async function makeHost(root: string, name: string, url: string): Promise<Host> {
+async function makeHost(root: string, name: string, url: string, extra = ""): Promise<Host> {
   const dir = `${root}/${name}`;
   await Deno.mkdir(dir);
   const fake = await installFakeIpfw(dir);
@@ -63,7 +63,7 @@ bouncer_key_file = "bouncer.secret"
 table = "crowdsec"
 pull_interval = "${PULL}s"
 max_prefix_v4 = 16
-`,
+${extra}`,
   );
   return { name, dir, log, config, fake };
 }
@@ -244,6 +244,22 @@ Deno.test({
         "B to drop the unbanned address",
         TWO_PULLS,
       );
+    });
+
+    await t.step("decisions beyond max_decisions are refused", async () => {
+      await lapi.machine("mxc", "pw-mxc-0123456789");
+      await lapi.bouncer("mxc-fw", "key-mxc-0123456789");
+      const c = await makeHost(root, "mxc", lapi.url, "max_decisions = 1\n");
+      hosts.push(c);
+      await lapi.cscli("decisions", "add", "--ip", "198.51.100.41", "--duration", "1h");
+      await lapi.cscli("decisions", "add", "--ip", "198.51.100.42", "--duration", "1h");
+      c.daemon = startDaemon(c.config);
+      await c.daemon.waitFor(/crowdsec_refused .*reason="max_decisions 1 reached"/, TWO_PULLS);
+      await eventually(async () => (await table(c, "crowdsec")).length === 1, "one in C's table");
+      const s = await status(c);
+      // 10.0.0.0/8, ignoreip, loopback and the one beyond max_decisions (0.0.0.0/0 went with
+      // `cscli decisions delete --ip 203.0.113.5`, which deletes the ranges holding it too).
+      assertEquals([s.applied, s.refused], [1, 4], c.daemon.stderr());
     });
   } finally {
     for (const h of hosts) await h.daemon?.stop();
