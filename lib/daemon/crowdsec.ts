@@ -154,6 +154,22 @@ export async function startCrowdsec(
   });
 }
 
+/** Makes memory and the table match the stored decisions again (after a rollback). */
+function resetFromStore(rt: Runtime, now: number): void {
+  let rows: StoredDecision[];
+  try {
+    rows = rt.store.loadDecisions();
+  } catch {
+    return; // unreadable: keep what memory holds
+  }
+  const before = new Set(rt.byTarget.keys());
+  rt.decisions.clear();
+  rt.byTarget.clear();
+  for (const d of rows) if (d.until > now) remember(rt, d);
+  for (const target of before) if (!rt.byTarget.has(target)) rt.pending.set(target, "delete");
+  for (const target of rt.byTarget.keys()) rt.pending.set(target, "add");
+}
+
 function remember(rt: Runtime, d: StoredDecision): void {
   rt.decisions.set(d.id, d);
   const ids = rt.byTarget.get(d.target) ?? new Set();
@@ -290,9 +306,11 @@ export async function crowdsecTick(ctx: DaemonContext): Promise<void> {
       // One transaction per answer: a startup set of 10,000 decisions is one commit.
       ctx.store.transaction(() => applyStream(ctx, rt, item.stream, item.startup, now));
     } catch (error) {
-      // The database refused: read the whole set again at the next pull.
+      // The database refused and rolled back: go back to what it holds, and read the whole
+      // set again at the next pull.
       rt.needStartup = true;
       ctx.logger.error("crowdsec_state_failed", { error: errorText(error) });
+      resetFromStore(rt, now);
     }
   }
   for (const d of [...rt.decisions.values()]) if (d.until <= now) forget(rt, d.id);
