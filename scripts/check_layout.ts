@@ -10,7 +10,7 @@
 // deno-lint-ignore-file no-console
 
 const LEAVES = ["core", "source", "filter", "firewall", "control"];
-const BELOW_DAEMON = [...LEAVES, "config", "decide", "state", "fail2ban"];
+const BELOW_DAEMON = [...LEAVES, "config", "decide", "state", "fail2ban", "crowdsec"];
 
 /** Stages that each folder may import, besides itself (the allowed direction). */
 export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
@@ -23,6 +23,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   decide: [...LEAVES, "config"],
   state: [...LEAVES, "config"],
   fail2ban: [...LEAVES, "config"],
+  crowdsec: [...LEAVES, "config"],
   daemon: BELOW_DAEMON,
   cli: [...BELOW_DAEMON, "daemon"],
 };

@@ -38,6 +38,26 @@ function readUtf8(path: string): string {
 }
 
 /**
+ * Why a secret file (a `[crowdsec]` password or key) is not acceptable, like ssh refuses a
+ * private key others can read; undefined when it is fine. Its content is not read here.
+ */
+export function checkSecretFile(path: string): string | undefined {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (e) {
+    return `cannot be read: ${reasonOf(e)}`;
+  }
+  if (!info.isFile) return "is not a regular file";
+  const mode = (info.mode ?? 0) & 0o777;
+  if (mode & 0o077) {
+    return `is accessible by group or others (mode ${mode.toString(8).padStart(4, "0")})`;
+  }
+  if (info.size === 0) return "is empty";
+  return undefined;
+}
+
+/**
  * Reads and validates a jails.toml; filter files named with relative paths are read relative
  * to its directory. Throws ConfigError (`<path>: cannot read: <reason>` or the problems).
  * @param path the configuration file
@@ -55,5 +75,5 @@ export async function loadConfig(path: string): Promise<Config> {
   } catch {
     throw new ConfigError([`${path}: cannot read: not valid UTF-8`]);
   }
-  return parseConfig(text, { file: path, readFile: readUtf8 });
+  return parseConfig(text, { file: path, readFile: readUtf8, checkSecret: checkSecretFile });
 }

@@ -15,6 +15,8 @@ import { parseToml, readTable } from "./values.ts";
 import { readGlobal } from "./global.ts";
 import { readSection } from "./sections.ts";
 import { buildJail, type FilterContext } from "./jails.ts";
+import { checkCrowdsecTable, readCrowdsec, type SecretCheck } from "./crowdsec.ts";
+import { JAIL_DEFAULTS } from "./schema.ts";
 
 /** Options of parseConfig(). */
 export interface ParseConfigOptions {
@@ -26,6 +28,8 @@ export interface ParseConfigOptions {
    * with a short one-line message, when the file cannot be read.
    */
   readFile?: (path: string) => string | undefined;
+  /** Checks a `[crowdsec]` secret file's permissions (load.ts); absent: not checked. */
+  checkSecret?: SecretCheck;
 }
 
 /**
@@ -43,13 +47,20 @@ export function parseConfig(text: string, options: ParseConfigOptions): Config {
   let globalRaw: Table | undefined;
   let defaultsRaw: Table = {};
   let jailsRaw: Table = {};
+  let crowdsecRaw: Table | undefined;
   for (const [key, v] of Object.entries(doc)) {
     if (key === "global") globalRaw = readTable(rep, [key], v, "a [global] section");
     else if (key === "defaults") {
       defaultsRaw = readTable(rep, [key], v, "a [defaults] section") ?? {};
     } else if (key === "jail") jailsRaw = readTable(rep, [key], v, EXPECT.jailTable) ?? {};
+    else if (key === "crowdsec") crowdsecRaw = readTable(rep, [key], v, "a [crowdsec] section");
     else {
-      rep.add([key], "unknown section or key", "[global], [defaults] or [jail.NAME]", "key");
+      rep.add(
+        [key],
+        "unknown section or key",
+        "[global], [defaults], [jail.NAME] or [crowdsec]",
+        "key",
+      );
     }
   }
 
@@ -74,7 +85,14 @@ export function parseConfig(text: string, options: ParseConfigOptions): Config {
     if (jail) jails.push(jail);
   }
 
+  const crowdsec = crowdsecRaw && readCrowdsec(rep, crowdsecRaw, {
+    file,
+    defaultBackend: defs.backend?.value ?? JAIL_DEFAULTS.backend,
+    checkSecret: options.checkSecret,
+  });
+  if (crowdsec) checkCrowdsecTable(rep, crowdsec, jails.filter((j) => j.enabled));
+
   const problems = rep.lines();
   if (problems.length > 0) throw new ConfigError(problems);
-  return { file, global, jails };
+  return crowdsec ? { file, global, jails, crowdsec } : { file, global, jails };
 }

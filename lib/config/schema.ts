@@ -132,6 +132,36 @@ export interface JailConfig {
   onUnban: readonly string[] | undefined;
 }
 
+/** The validated `[crowdsec]` section; durations in seconds. */
+export interface CrowdsecConfig {
+  /** `lapi_url`: the LAPI's base URL, http or https, without a trailing slash. */
+  lapiUrl: string;
+  /** `push`: report banwatch's own bans as alerts, logged in as a machine (default false). */
+  push: boolean;
+  /** `machine_id`: the machine name given to `cscli machines add` (needed by push). */
+  machineId: string | undefined;
+  /** `machine_password_file`: the file holding the machine's password (needed by push). */
+  machinePasswordFile: string | undefined;
+  /** `pull`: apply LAPI's decisions, as a bouncer (default false). */
+  pull: boolean;
+  /** `bouncer_key_file`: the file holding the bouncer's API key (needed by pull). */
+  bouncerKeyFile: string | undefined;
+  /** `table`: where remote decisions go, never a jail's table (default "crowdsec"). */
+  table: string;
+  /** `backend`: the firewall of that table (default: the `[defaults]` backend). */
+  backend: BackendKind;
+  /** `pull_interval`: seconds between two reads of the decisions stream (default 10). */
+  pullInterval: number;
+  /** `max_prefix_v4`: IPv4 ranges wider than this are refused (default 16). */
+  maxPrefixV4: number;
+  /** `max_prefix_v6`: IPv6 ranges wider than this are refused (default 32). */
+  maxPrefixV6: number;
+  /** `max_decisions`: remote decisions applied at most; more are refused (default 100000). */
+  maxDecisions: number;
+  /** `scenario_prefix`: alerts carry the scenario `<prefix>/<jail>` (default "banwatch"). */
+  scenarioPrefix: string;
+}
+
 /** A whole validated configuration. */
 export interface Config {
   /** The file name given to parseConfig(). */
@@ -140,6 +170,8 @@ export interface Config {
   global: GlobalConfig;
   /** Every `[jail.NAME]`, enabled or not, in file order. */
   jails: readonly JailConfig[];
+  /** `[crowdsec]` (config/crowdsec.ts), when present. */
+  crowdsec?: CrowdsecConfig;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ export type {
   ControlHandler,
   ControlRequest,
   ControlResponse,
+  CrowdsecReport,
   FileState,
   JailFileStatus,
   JailStatus,

@@ -148,6 +148,30 @@ export interface StatusReport {
   startedAt: number;
   /** Per jail. */
   jails: JailStatus[];
+  /** The CrowdSec link, when `[crowdsec]` is in use. */
+  crowdsec?: CrowdsecReport;
+}
+
+/** The CrowdSec link's state in a {@link StatusReport} (never a secret). */
+export interface CrowdsecReport {
+  /** LAPI's URL. */
+  lapiUrl: string;
+  /** `starting`, `connected`, `unreachable` or `refused` (credentials or HTTP errors). */
+  state: string;
+  /** The last failure, one line. */
+  lastError?: string | undefined;
+  /** When an alert was last pushed (epoch s). */
+  lastPush?: number | undefined;
+  /** When the decisions stream was last read (epoch s). */
+  lastPull?: number | undefined;
+  /** Alerts waiting for LAPI. */
+  queued: number;
+  /** Alerts dropped because the queue was full. */
+  dropped: number;
+  /** Remote decisions in the table now. */
+  applied: number;
+  /** Remote decisions refused since start. */
+  refused: number;
 }
 
 /** One active ban. */
@@ -164,7 +188,7 @@ export interface BannedEntry {
   failures: number;
   /** How many times this target has been banned. */
   banCount: number;
-  /** Who made it: "filter", "manual", "import", ... */
+  /** Who made it: "filter", "manual", "import", "crowdsec", ... */
   origin: string;
   /** The backend kind it is applied with (absent from older daemons). */
   backend?: string;
@@ -175,6 +199,8 @@ export interface BannedEntry {
    * (it is retried; the address is still blocked meanwhile).
    */
   liftPending?: boolean;
+  /** For a remote ban (origin "crowdsec"): the decision's scenario. */
+  scenario?: string;
 }
 
 /** The result of each command, as carried in {@link ControlSuccess.result}. */

@@ -24,7 +24,14 @@ import { openStore } from "../state/mod.ts";
 import { createContext, type DaemonContext, daemonNow, type DaemonOptions } from "./context.ts";
 import { resolveHost } from "./dns.ts";
 import { startHooks } from "./hook_events.ts";
-import { applyActions, ensureRules, flushFirewall, queueFor, reconcileTables } from "./enforce.ts";
+import {
+  applyActions,
+  backendFor,
+  ensureRules,
+  flushFirewall,
+  queueFor,
+  reconcileTables,
+} from "./enforce.ts";
 import {
   banByHand,
   bannedEntries,
@@ -38,6 +45,15 @@ import { buildJails, hasGlobs, openTails, restoreState } from "./jails.ts";
 import { writeMetrics, writeMetricsIfDue } from "./metrics.ts";
 import { persist, writesWaiting } from "./persist.ts";
 import { checkFirewallIfDue } from "./repair.ts";
+import {
+  CROWDSEC_JAIL,
+  crowdsecBanned,
+  crowdsecLift,
+  crowdsecStatus,
+  crowdsecTick,
+  startCrowdsec,
+  stopCrowdsec,
+} from "./crowdsec.ts";
 
 /** The running daemon; also the control socket's handler. */
 export class Daemon implements ControlHandler {
@@ -87,6 +103,10 @@ export class Daemon implements ControlHandler {
     await ensureRules(ctx);
     applyActions(ctx, expireBans(ctx.state, now));
     persist(ctx);
+    const kind = ctx.config.crowdsec?.backend ?? "ipfw";
+    await startCrowdsec(ctx, {
+      backend: () => backendFor(ctx, ctx.options.backendOverride ?? kind),
+    });
     await openTails(ctx);
     await flushFirewall(ctx);
     startHooks(ctx);
@@ -109,6 +129,7 @@ export class Daemon implements ControlHandler {
       await checkFirewallIfDue(ctx);
       await flushFirewall(ctx);
       writeMetricsIfDue(ctx);
+      await crowdsecTick(ctx);
       return result;
     });
   }
@@ -135,12 +156,16 @@ export class Daemon implements ControlHandler {
 
   /** The status report for one jail or all. */
   status(jail?: string): StatusReport {
-    return statusReport(this.#ctx, jail);
+    const link = crowdsecStatus(this.#ctx);
+    const report = statusReport(this.#ctx, jail);
+    return link ? { ...report, crowdsec: link } : report;
   }
 
   /** Active bans, for one jail or all. */
   banned(jail?: string): BannedEntry[] {
-    return bannedEntries(this.#ctx, jail);
+    if (jail === CROWDSEC_JAIL) return crowdsecBanned(this.#ctx);
+    const local = bannedEntries(this.#ctx, jail);
+    return jail === undefined ? [...local, ...crowdsecBanned(this.#ctx)] : local;
   }
 
   /** Bans by hand; refuses protected addresses unless forced. */
@@ -152,11 +177,19 @@ export class Daemon implements ControlHandler {
     return this.#exclusive(() => banByHand(this.#ctx, { ...options, jail, addr }));
   }
 
-  /** Lifts bans of one address (or all), in one jail or all. */
+  /** Lifts bans of one address (or all), in one jail or all (CrowdSec's remote bans too). */
   unban(
     options: { addr?: string; all?: boolean; jail?: string; covering?: boolean },
   ): Promise<{ removed: number; covering?: BannedEntry[] }> {
-    return this.#exclusive(() => unbanByHand(this.#ctx, options));
+    return this.#exclusive(async () => {
+      const local = options.jail === CROWDSEC_JAIL
+        ? { removed: 0 }
+        : await unbanByHand(this.#ctx, options);
+      const remote = options.jail === undefined || options.jail === CROWDSEC_JAIL
+        ? await crowdsecLift(this.#ctx, options)
+        : 0;
+      return { ...local, removed: local.removed + remote };
+    });
   }
 
   /** Forgets a jail's failure windows (its bans stay). */
@@ -185,6 +218,7 @@ export class Daemon implements ControlHandler {
     // Hooks of the last bans still get their time (each is killed after hook_timeout).
     await ctx.hooks.close(ctx.config.global.hookTimeout);
     writeMetrics(ctx);
+    await stopCrowdsec(ctx);
     for (const rt of ctx.tails.values()) rt.tail.close();
     ctx.tails.clear();
     ctx.store.close();

@@ -21,6 +21,7 @@ import type { StoredBan } from "../state/mod.ts";
 import { type DaemonContext, daemonNow, type JailRuntime, type PendingChange } from "./context.ts";
 import { banHook, unbanHook } from "./hook_events.ts";
 import { recordApplied, tryWrite } from "./persist.ts";
+import { crowdsecBan, crowdsecUnban } from "./crowdsec.ts";
 
 /** Longest wait, in seconds, between two tries of a failing firewall. */
 const MAX_BACKOFF = 60;
@@ -67,6 +68,7 @@ export function applyActions(ctx: DaemonContext, actions: readonly BanAction[]):
       });
       if (jail) {
         if (!a.update) jail.totalBanned++;
+        if (!a.update) crowdsecBan(ctx, a.ban);
         queueFor(ctx, jail, { op: "add", target: a.ban.target });
       }
       banHook(ctx, a.ban, a.update ?? false);
@@ -79,6 +81,7 @@ export function applyActions(ctx: DaemonContext, actions: readonly BanAction[]):
       });
       if (jail) {
         jail.totalUnbanned++;
+        if (a.reason === "manual") crowdsecUnban(ctx, a.jail, a.target);
         queueFor(ctx, jail, { op: "delete", target: a.target });
       }
       unbanHook(ctx, a.jail, a.target);

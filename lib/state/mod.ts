@@ -14,3 +14,5 @@ export type {
   StoredWindow,
   StoreRecovery,
 } from "./store.ts";
+export { openCrowdsecStore } from "./crowdsec_store.ts";
+export type { CrowdsecStore, QueuedAlert, StoredDecision } from "./crowdsec_store.ts";

@@ -83,6 +83,8 @@ export interface Store {
   readonly path: string;
   /** True when opened read-only. */
   readonly readonly: boolean;
+  /** The connection, for tables kept beside this schema (crowdsec_store.ts). */
+  readonly db: DatabaseSync;
   /** Whether a broken database was moved aside at open. */
   readonly recovery: StoreRecovery;
   /** Runs `fn` in BEGIN IMMEDIATE … COMMIT, rolling back if it throws; nested calls join. */
@@ -421,6 +423,7 @@ function createStore(
 
   return {
     path,
+    db,
     readonly,
     recovery,
     transaction<T>(fn: () => T): T {

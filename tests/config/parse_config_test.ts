@@ -421,7 +421,7 @@ Deno.test("parseConfig() validates jail names and the table name they default to
 
 Deno.test("parseConfig() rejects unknown sections and non-table jails", () => {
   assertEquals(problemsOf(`[jails.x]\nenabled = true\n\n[jail]\ny = 3\n`), [
-    "t.toml:1:1: jails: unknown section or key; expected [global], [defaults] or [jail.NAME]",
+    "t.toml:1:1: jails: unknown section or key; expected [global], [defaults], [jail.NAME] or [crowdsec]",
     "t.toml:5:5: jail.y: 3 is not a table; expected a table [jail.NAME] of jail settings",
   ]);
 });

@@ -1,6 +1,7 @@
 import { assertEquals, assertOk } from "../_assert.ts";
 import { ROOT } from "../_helpers.ts";
 import { COMMANDS } from "../../lib/cli/registry.ts";
+import { CROWDSEC_KEYS } from "../../lib/config/crowdsec.ts";
 import {
   FILTER_FILE_KEYS,
   GLOBAL_KEYS,
@@ -86,7 +87,13 @@ Deno.test("banwatch.8 has the sections an admin looks for", async () => {
 
 Deno.test("jails.toml.5 documents every key the config parser accepts", async () => {
   const source = await Deno.readTextFile(`${ROOT}man/jails.toml.5`);
-  const keys = [...GLOBAL_KEYS, ...JAIL_KEYS, ...INCREMENT_KEYS, ...FILTER_FILE_KEYS];
+  const keys = [
+    ...GLOBAL_KEYS,
+    ...JAIL_KEYS,
+    ...INCREMENT_KEYS,
+    ...FILTER_FILE_KEYS,
+    ...CROWDSEC_KEYS,
+  ];
   const missing = [...new Set(keys)].filter((key) =>
     !new RegExp(`\\.It Ic ${key}\\b|Ic ${key}\\b`).test(source)
   );

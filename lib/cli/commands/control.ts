@@ -282,6 +282,17 @@ export function formatStatus(report: StatusReport, options: FormatOptions): stri
   } else {
     out.push(`config ${report.configFile}`);
   }
+  const cs = report.crowdsec;
+  if (cs) {
+    const ago = (s: number | undefined | null): string =>
+      s === undefined || s === null ? "never" : `${t(s)} (${roundDuration(options.now - s)} ago)`;
+    out.push(
+      `crowdsec ${cs.lapiUrl}: ${cs.state}${cs.lastError ? ` (${cs.lastError})` : ""}`,
+      `crowdsec last push ${ago(cs.lastPush)}, last pull ${ago(cs.lastPull)}`,
+      `crowdsec alerts queued ${cs.queued}, dropped ${cs.dropped}; ` +
+        `remote decisions applied ${cs.applied}, refused ${cs.refused}`,
+    );
+  }
   out.push("");
   if (report.jails.length === 0) {
     out.push("no jails");
@@ -355,6 +366,8 @@ export function formatBanned(bans: readonly BannedEntry[], options: FormatOption
       String(b.banCount),
       b.liftPending
         ? `${b.origin} (lift pending: ${b.backend ?? "?"} ${b.table ?? "?"})`
+        : b.scenario
+        ? `${b.origin} ${b.scenario}`
         : b.origin,
     ]),
   );

@@ -1,0 +1,50 @@
+import { assertEquals } from "../_assert.ts";
+import { openStore } from "../../lib/state/store.ts";
+import { openCrowdsecStore } from "../../lib/state/crowdsec_store.ts";
+import { createLogger } from "../../lib/core/mod.ts";
+
+Deno.test("openCrowdsecStore() keeps a bounded queue, pushed ids and decisions across reopen", async () => {
+  const dir = await Deno.makeTempDir();
+  const logger = createLogger({ level: "error", write: () => {} });
+  try {
+    const path = `${dir}/state.db`;
+    let store = openStore(path, { logger, now: () => 100 });
+    let cs = openCrowdsecStore(store);
+    for (let i = 0; i < 3; i++) {
+      assertEquals(
+        cs.enqueue({ jail: "j", target: `192.0.2.${i}/32`, alert: "{}" }, 2),
+        i < 2 ? 0 : 1,
+      );
+    }
+    cs.count("dropped", 1);
+    assertEquals(cs.peek(10).map((q) => q.target), ["192.0.2.1/32", "192.0.2.2/32"]);
+    cs.failed([cs.peek(1)[0]!.id]);
+    assertEquals(cs.peek(1)[0]!.attempts, 1);
+    cs.savePushed("j", "192.0.2.1/32", [4, 5], 200);
+    cs.saveDecision({
+      id: 9,
+      target: "198.51.100.9/32",
+      until: 300,
+      scenario: "s",
+      origin: "cscli",
+    });
+    store.close();
+
+    store = openStore(path, { logger, now: () => 100 });
+    cs = openCrowdsecStore(store);
+    assertEquals(cs.queued(), 2);
+    assertEquals(cs.counter("dropped"), 1);
+    assertEquals([...cs.pushedIds(150)], [4, 5]);
+    assertEquals([...cs.pushedIds(250)], []);
+    assertEquals(cs.loadDecisions().map((d) => d.id), [9]);
+    assertEquals(cs.takePushed("j", "192.0.2.1/32"), [4, 5]);
+    assertEquals(cs.takePushed("j", "192.0.2.1/32"), []);
+    assertEquals(cs.unqueue("j", "192.0.2.2/32"), 1);
+    cs.dequeue(cs.peek(10).map((q) => q.id));
+    cs.deleteDecision(9);
+    assertEquals([cs.queued(), cs.loadDecisions().length], [0, 0]);
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
