@@ -76,6 +76,9 @@ export function readGlobal(rep: Reporter, raw: Table | undefined): GlobalConfig 
         g.firewallTimeout = readDuration(rep, path, v, { min: 0.1, forever: false }) ??
           g.firewallTimeout;
         break;
+      case "rotation_wait":
+        g.rotationWait = readDuration(rep, path, v, { min: 0, forever: false }) ?? g.rotationWait;
+        break;
       case "hook_timeout":
         g.hookTimeout = readDuration(rep, path, v, { min: 0.1, forever: false }) ?? g.hookTimeout;
         break;

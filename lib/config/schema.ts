@@ -69,6 +69,11 @@ export interface GlobalConfig {
   unbanOnStop: boolean;
   /** `firewall_timeout`: a firewall call running longer is killed, seconds (default 10). */
   firewallTimeout: number;
+  /**
+   * `rotation_wait`: a rotated log whose `.0` still names it is read until it has not grown for
+   * this long, seconds (default 15).
+   */
+  rotationWait: number;
   /** `hook_timeout`: an on_ban/on_unban program running longer is killed, seconds (default 10). */
   hookTimeout: number;
   /** `metrics_file`: absolute path of the Prometheus text file written (default unset: none). */
@@ -191,6 +196,7 @@ export const GLOBAL_DEFAULTS: Readonly<Omit<GlobalConfig, "ignoreIp">> = {
   timezone: undefined,
   unbanOnStop: false,
   firewallTimeout: DEFAULT_FIREWALL_TIMEOUT,
+  rotationWait: 15,
   hookTimeout: 10,
   metricsFile: undefined,
   metricsInterval: 15,
@@ -235,6 +241,7 @@ export const GLOBAL_KEYS: readonly string[] = [
   "timezone",
   "unban_on_stop",
   "firewall_timeout",
+  "rotation_wait",
   "hook_timeout",
   "metrics_file",
   "metrics_interval",

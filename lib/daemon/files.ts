@@ -6,7 +6,7 @@
  * @module
  */
 import type { FileState, JailFileStatus } from "../control/mod.ts";
-import { type Batch, globToRegExp, LogTail } from "../source/mod.ts";
+import { type Batch, globToRegExp, LogTail, type LogTailOptions } from "../source/mod.ts";
 import type { DaemonContext, JailRuntime, TailRuntime } from "./context.ts";
 
 function message(error: unknown): string {
@@ -39,7 +39,7 @@ export async function openTail(
   jails: JailRuntime[],
 ): Promise<TailRuntime> {
   const rt: TailRuntime = {
-    tail: new LogTail(path, { logger: ctx.logger }),
+    tail: new LogTail(path, tailOptions(ctx)),
     jails,
     lastRead: undefined,
   };
@@ -56,6 +56,11 @@ export async function openTail(
  * Throws for a path that exists but is no regular file: a directory fails only on its first
  * read, and opening a FIFO would block the poll until something writes to it.
  */
+/** How every tail of this daemon handles rotation (`rotation_wait`). */
+function tailOptions(ctx: DaemonContext): LogTailOptions {
+  return { logger: ctx.logger, rotationQuietSeconds: ctx.config.global.rotationWait };
+}
+
 function checkRegular(path: string): void {
   let info: Deno.FileInfo;
   try {
@@ -91,7 +96,7 @@ export async function pollTail(
   try {
     if (rt.error !== undefined) {
       checkRegular(path);
-      rt.tail = new LogTail(path, { logger: ctx.logger });
+      rt.tail = new LogTail(path, tailOptions(ctx));
       await rt.tail.open(ctx.positions.get(path));
     }
     const batches = await rt.tail.poll();

@@ -7,5 +7,5 @@ export { forEachLine } from "./blocks.ts";
 export { readLineBlocks } from "./line_source.ts";
 export { expandLogPaths, globToRegExp } from "./glob.ts";
 export { LogTail } from "./poller.ts";
-export type { Batch, SavedPosition } from "./poller.ts";
+export type { Batch, LogTailOptions, SavedPosition } from "./poller.ts";
 export { createLineSplitter, DEFAULT_MAX_LINE_BYTES } from "./splitter.ts";

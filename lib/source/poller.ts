@@ -100,6 +100,8 @@ export interface LogTailOptions {
   rotationQuietSeconds?: number;
   /** Monotonic clock in seconds for the quiet time (default `performance.now() / 1000`). */
   clock?: () => number;
+  /** Wall clock in milliseconds, to age a file by its mtime (default `Date.now`). */
+  wallClock?: () => number;
   /**
    * Rotated-away files kept waiting for their grace at most (default 8); beyond that the oldest
    * are finished as soon as they are read to their end. Also how many `log.N` names a rotation
@@ -211,6 +213,7 @@ export class LogTail {
   #maxDrainPolls: number;
   #quietSeconds: number;
   #clock: () => number;
+  #wall: () => number;
   #maxRotated: number;
   #startAtEnd: boolean;
   /** Oldest first; only the first is read; all but the last are rotated away. */
@@ -237,6 +240,7 @@ export class LogTail {
     this.#maxDrainPolls = Math.max(this.#grace, Math.floor(options.rotationMaxPolls ?? 30));
     this.#quietSeconds = Math.max(0, options.rotationQuietSeconds ?? 15);
     this.#clock = options.clock ?? (() => performance.now() / 1000);
+    this.#wall = options.wallClock ?? Date.now;
     this.#maxRotated = positiveInt(options.maxRotatedFiles ?? 8, "maxRotatedFiles");
     this.#startAtEnd = options.startAtEnd ?? false;
   }
@@ -312,7 +316,14 @@ export class LogTail {
     }
     for (const [i, r] of rotated.reverse().entries()) {
       await this.#push(r.file, r.name, i === 0 && found >= 0 ? saved.offset : 0);
-      this.#markRotated(this.#gens.at(-1)!);
+      const gen = this.#gens.at(-1)!;
+      this.#markRotated(gen);
+      // Rotated while banwatch was stopped: its quiet time began at its last write, not now
+      // (a restart must not wait rotationQuietSeconds again for a file long finished).
+      const mtime = (await r.file.stat()).mtime?.getTime();
+      if (mtime !== undefined) {
+        gen.quietSince = Math.min(gen.quietSince, this.#clock() - (this.#wall() - mtime) / 1000);
+      }
     }
     if (file) await this.#push(file, this.path, 0);
     this.#bound();

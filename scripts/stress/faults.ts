@@ -416,7 +416,10 @@ export async function corruptDatabase(_options: ScenarioOptions): Promise<Stress
     await Deno.writeTextFile(log, "");
     const size = (await Deno.stat(`${stateDir}/state.db`)).size;
     const garbage = new Uint8Array(Math.max(size, 8192));
-    crypto.getRandomValues(garbage);
+    // getRandomValues() fills at most 64 KiB per call.
+    for (let at = 0; at < garbage.length; at += 65536) {
+      crypto.getRandomValues(garbage.subarray(at, at + 65536));
+    }
     await Deno.writeFile(`${stateDir}/state.db`, garbage);
     const tableBefore = await tableKeys(fake);
 

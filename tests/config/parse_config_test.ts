@@ -59,6 +59,7 @@ Deno.test("parseConfig() applies every default of [global] and of a jail", () =>
     timezone: undefined,
     unbanOnStop: false,
     firewallTimeout: 10,
+    rotationWait: 15,
     hookTimeout: 10,
     metricsFile: undefined,
     metricsInterval: 15,

@@ -386,6 +386,48 @@ Deno.test("LogTail.poll() finishes a rotated file at once when .0 no longer name
   });
 });
 
+Deno.test("LogTail.open() ages a .0 rotated while stopped by its mtime: quiet long enough, it is finished at once", async () => {
+  await withDir(async (dir, logs) => {
+    const log = `${dir}/maillog`;
+    await Deno.writeTextFile(log, "L1\n");
+    const first = new LogTail(log, tailOptions(logs));
+    let saved: SavedPosition;
+    try {
+      await first.open();
+      saved = lastPosition(await first.poll());
+    } finally {
+      first.close();
+    }
+    await newsyslogRotate(log, "Feb  2 00:00:00");
+    await append(log, "N1\n");
+    const wall = Date.now();
+    await Deno.utime(`${log}.0`, (wall - 60_000) / 1000, (wall - 60_000) / 1000);
+    const now = 1000; // the monotonic clock stands still: only the mtime can age the file
+    const options = { rotationQuietSeconds: 15, clock: () => now, wallClock: () => wall };
+    const tail = new LogTail(log, tailOptions(logs, options));
+    try {
+      await tail.open(saved);
+      // (after the poll-count grace of tailOptions(), 2 polls)
+      assertEquals(await pollN(tail, 4), [
+        "Feb  2 00:00:00 host newsyslog[1]: logfile turned over",
+        "Feb  2 00:00:00 host newsyslog[1]: logfile turned over",
+        "N1",
+      ]);
+    } finally {
+      tail.close();
+    }
+    // Written to 5 s ago: still within the wait, the new file is not read yet.
+    await Deno.utime(`${log}.0`, (wall - 5_000) / 1000, (wall - 5_000) / 1000);
+    const again = new LogTail(log, tailOptions(logs, options));
+    try {
+      await again.open(saved);
+      assertEquals((await pollN(again, 4)).includes("N1"), false);
+    } finally {
+      again.close();
+    }
+  });
+});
+
 Deno.test("LogTail resumes exactly once after a crash in the middle of a rotation", async () => {
   await withDir(async (dir, logs) => {
     const log = `${dir}/maillog`;
