@@ -617,3 +617,45 @@ Deno.test("ControlServer.close() ends open connections and removes the socket", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the unban request's covering field is parsed, formatted and passed on", async () => {
+  const line = '{"v":1,"cmd":"unban","addr":"2001:db8:cafe:1::b","covering":true}';
+  const request = parseRequest(line);
+  assertEquals(request, { v: 1, cmd: "unban", covering: true, addr: "2001:db8:cafe:1::b" });
+  assertEquals(parseRequest(formatRequest(request as ControlRequest).trimEnd()), request);
+  // false is the default and is left out; anything else than a boolean is refused.
+  assertEquals(parseRequest('{"v":1,"cmd":"unban","addr":"2001:db8::1","covering":false}'), {
+    v: 1,
+    cmd: "unban",
+    addr: "2001:db8::1",
+  });
+  assertEquals(
+    parseRequest('{"v":1,"cmd":"unban","addr":"2001:db8::1","covering":"yes"}'),
+    { error: '"covering" must be a boolean' },
+  );
+
+  const prefix = sampleBan({ target: "2001:db8:cafe:1::/64", failures: 2 });
+  const handler = fakeHandler({
+    unban(options) {
+      handler.calls.push(["unban", options]);
+      return Promise.resolve(
+        options.covering ? { removed: 1 } : { removed: 0, covering: [prefix] },
+      );
+    },
+  });
+  const named = await handleRequest(handler, { v: 1, cmd: "unban", addr: "2001:db8:cafe:1::b" }, {
+    pid: 1,
+  });
+  assertEquals(named, { v: 1, ok: true, result: { removed: 0, covering: [prefix] } });
+  assertEquals(parseResponse(formatResponse(named).trimEnd()), named);
+  const lifted = await handleRequest(
+    handler,
+    parseRequest(line) as ControlRequest,
+    { pid: 1 },
+  );
+  assertEquals(lifted, { v: 1, ok: true, result: { removed: 1 } });
+  assertEquals(handler.calls, [
+    ["unban", { addr: "2001:db8:cafe:1::b" }],
+    ["unban", { covering: true, addr: "2001:db8:cafe:1::b" }],
+  ]);
+});
