@@ -4,9 +4,6 @@ import {
   BANNED_COMMAND,
   CONTROL_COMMANDS,
   FLUSH_COMMAND,
-  formatBanned,
-  formatStatus,
-  formatTable,
   loadConfigView,
   readConfigView,
   RELOAD_COMMAND,
@@ -14,6 +11,7 @@ import {
   UNBAN_COMMAND,
 } from "../../lib/cli/commands/control.ts";
 import type { Command, CommandContext } from "../../lib/cli/command.ts";
+import { formatBanned, formatStatus, formatTable } from "../../lib/cli/format.ts";
 import {
   type BannedEntry,
   type ControlHandler,

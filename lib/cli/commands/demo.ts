@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import type { Command, CommandContext } from "../command.ts";
 import { type Config, parseConfig } from "../../config/mod.ts";
-import { formatBanned, formatStatus } from "./control.ts";
+import { formatBanned, formatStatus } from "../format.ts";
 import { runDaemon } from "./run.ts";
 import { DEMO_LOGS, EXAMPLE_CONFIG } from "../demo_data.ts";
 import { createLogger, UsageError } from "../../core/mod.ts";
