@@ -4,7 +4,15 @@
  * a poll), so none of them guards against another running.
  * @module
  */
-import { type Cidr, cidrContains, parseCidr, parseIp, UsageError, VERSION } from "../core/mod.ts";
+import {
+  type Cidr,
+  cidrContains,
+  foreverToNull,
+  parseCidr,
+  parseIp,
+  UsageError,
+  VERSION,
+} from "../core/mod.ts";
 import {
   activeBans,
   type BanAction,
@@ -31,12 +39,13 @@ import { buildJails, openTails } from "./jails.ts";
 import { persist, tryWrite } from "./persist.ts";
 import { checkFirewall } from "./repair.ts";
 
+/** A ban as `banned` lists it: its BanRecord fields without the line, forever as null. */
 function toEntry(ban: BanRecord): BannedEntry {
   return {
     jail: ban.jail,
     target: ban.target,
     since: ban.since,
-    until: Number.isFinite(ban.until) ? ban.until : null,
+    until: foreverToNull(ban.until),
     failures: ban.failures,
     banCount: ban.banCount,
     origin: ban.origin,

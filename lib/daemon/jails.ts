@@ -4,8 +4,8 @@
  * their logpath globs name opened at the saved positions.
  * @module
  */
+import { toBanRecord } from "../core/mod.ts";
 import {
-  type BanRecord,
   createIgnoreChecks,
   policyOf,
   restoreBan,
@@ -55,21 +55,6 @@ export function buildJails(ctx: DaemonContext, config: Config): void {
   }
 }
 
-/** A stored ban row as decide/ holds it (an unknown origin reads as "auto"). */
-function toBanRecord(row: StoredBan): BanRecord {
-  const origin = row.origin === "manual" || row.origin === "restored" ? row.origin : "auto";
-  return {
-    jail: row.jail,
-    target: row.target,
-    since: row.since,
-    until: row.until,
-    failures: row.failures,
-    banCount: row.banCount,
-    origin,
-    ...(row.line === undefined ? {} : { line: row.line }),
-  };
-}
-
 /**
  * Loads the file positions, the windows and history of configured jails, and the ban rows:
  * a running jail's bans are restored (unapplied ones queued again), the entries of a jail not
@@ -100,6 +85,8 @@ export function restoreState(
   for (const row of rows) {
     const jail = ctx.jails.get(row.jail);
     if (!jail) continue;
+    // Only the BanRecord fields (not applied/backend/table); the store already read an
+    // unknown origin as a known one (banOriginOf).
     restoreBan(state, toBanRecord(row));
     restored++;
     if (!row.applied) queueFor(ctx, jail, { op: "add", target: row.target });

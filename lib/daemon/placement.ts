@@ -9,6 +9,7 @@
  * no longer running, and for bans whose lift has not reached the firewall yet.
  * @module
  */
+import { foreverToNull } from "../core/mod.ts";
 import type { BanRecord } from "../decide/mod.ts";
 import { activeBans } from "../decide/mod.ts";
 import type { BackendKind, Config } from "../config/mod.ts";
@@ -229,7 +230,7 @@ export function liftPendingEntries(ctx: DaemonContext, jail?: string): BannedEnt
       jail: c.jail,
       target: c.target,
       since: ban?.since ?? 0,
-      until: ban === undefined || !Number.isFinite(ban.until) ? null : ban.until,
+      until: ban === undefined ? null : foreverToNull(ban.until),
       failures: ban?.failures ?? 0,
       banCount: ban?.banCount ?? 0,
       origin: ban?.origin ?? "auto",
