@@ -165,6 +165,7 @@ export async function startCrowdsec(ctx: DaemonContext, deps: CrowdsecDeps): Pro
     ctx.logger.error("crowdsec_table_failed", { table: config.table, error: errorText(error) });
     for (const target of rt.byTarget.keys()) rt.pending.set(target, "add");
   }
+  rememberUrl(ctx, config.lapiUrl);
   ctx.logger.info("crowdsec_start", {
     lapi: config.lapiUrl,
     push: config.push,
@@ -245,6 +246,7 @@ export async function reloadCrowdsec(ctx: DaemonContext): Promise<void> {
   const lifted = ctx.store.transaction(() => revet(ctx, rt));
   if (moved) { for (const target of rt.byTarget.keys()) rt.pending.set(target, "add"); }
   await flushTable(ctx, rt);
+  rememberUrl(ctx, next.lapiUrl);
   ctx.logger.info("crowdsec_reloaded", {
     lapi: next.lapiUrl,
     push: next.push,
@@ -299,6 +301,13 @@ function revet(ctx: DaemonContext, rt: Runtime): number {
     if (forget(rt, d.id)) lifted++;
   }
   return lifted;
+}
+
+/** Keeps LAPI's URL in the database for `status` while the daemon is stopped. */
+function rememberUrl(ctx: DaemonContext, url: string): void {
+  try {
+    ctx.store.setMeta("crowdsec.lapi_url", url);
+  } catch { /* only shown by an offline status */ }
 }
 
 /** Makes memory and the table match the stored decisions again (after a rollback). */
@@ -684,5 +693,8 @@ function refuse(ctx: DaemonContext, rt: Runtime, id: number, value: string, reas
   if (rt.refusedIds.size >= 100000) rt.refusedIds.clear();
   rt.refusedIds.add(id);
   rt.refused++;
+  try {
+    rt.store.count("refused", 1); // `status` shows the total while the daemon is stopped
+  } catch { /* a count is not worth a failure */ }
   ctx.logger.warn("crowdsec_refused", { decision: id, value, reason });
 }

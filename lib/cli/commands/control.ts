@@ -26,12 +26,13 @@ import {
   type BannedEntry,
   type ControlCommand,
   type ControlResponse,
+  type CrowdsecReport,
   DaemonUnreachableError,
   type JailStatus,
   sendRequest,
   type StatusReport,
 } from "../../control/mod.ts";
-import { openStore, STATE_DB_NAME, type Store } from "../../state/mod.ts";
+import { openStore, savedCrowdsecStatus, STATE_DB_NAME, type Store } from "../../state/mod.ts";
 
 /** Where the configuration is read from unless `-c` says otherwise. */
 
@@ -286,11 +287,12 @@ export function formatStatus(report: StatusReport, options: FormatOptions): stri
   if (cs) {
     const ago = (s: number | undefined | null): string =>
       s === undefined || s === null ? "never" : `${t(s)} (${roundDuration(options.now - s)} ago)`;
+    const offline = cs.state === "stopped"; // from the database: no push or pull times
     out.push(
-      `crowdsec ${cs.lapiUrl}: ${cs.state}${cs.lastError ? ` (${cs.lastError})` : ""}`,
-      `crowdsec last push ${ago(cs.lastPush)}, last pull ${ago(cs.lastPull)}`,
+      `crowdsec ${cs.lapiUrl || "-"}: ${cs.state}${cs.lastError ? ` (${cs.lastError})` : ""}`,
+      ...(offline ? [] : [`crowdsec last push ${ago(cs.lastPush)}, last pull ${ago(cs.lastPull)}`]),
       `crowdsec alerts queued ${cs.queued}, dropped ${cs.dropped}; ` +
-        `remote decisions applied ${cs.applied}, refused ${cs.refused}`,
+        `remote decisions ${offline ? "stored" : "applied"} ${cs.applied}, refused ${cs.refused}`,
     );
   }
   out.push("");
@@ -405,7 +407,7 @@ function matchesLogPath(pattern: string, path: string): boolean {
 export function savedStatus(
   store: Store,
   config: ConfigView | undefined,
-  options: { configFile: string },
+  options: { configFile: string; now?: number },
 ): StatusReport {
   const positions = store.loadPositions();
   const windows = store.loadWindows();
@@ -447,7 +449,14 @@ export function savedStatus(
     configLoadedAt: 0,
     startedAt: 0,
     jails,
+    ...crowdsecSaved(store, options.now ?? Date.now() / 1000),
   };
+}
+
+/** The CrowdSec part of an offline status: queue, drops, stored remote decisions. */
+function crowdsecSaved(store: Store, now: number): { crowdsec?: CrowdsecReport } {
+  const saved = savedCrowdsecStatus(store, now);
+  return saved ? { crowdsec: { ...saved, state: "stopped" } } : {};
 }
 
 async function statusFromStore(
