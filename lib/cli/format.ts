@@ -73,11 +73,12 @@ export function formatStatus(report: StatusReport, options: FormatOptions): stri
   if (cs) {
     const ago = (s: number | undefined | null): string =>
       s === undefined || s === null ? "never" : `${t(s)} (${roundDuration(options.now - s)} ago)`;
+    const offline = cs.state === "stopped"; // from the database: no push or pull times
     out.push(
-      `crowdsec ${cs.lapiUrl}: ${cs.state}${cs.lastError ? ` (${cs.lastError})` : ""}`,
-      `crowdsec last push ${ago(cs.lastPush)}, last pull ${ago(cs.lastPull)}`,
+      `crowdsec ${cs.lapiUrl || "-"}: ${cs.state}${cs.lastError ? ` (${cs.lastError})` : ""}`,
+      ...(offline ? [] : [`crowdsec last push ${ago(cs.lastPush)}, last pull ${ago(cs.lastPull)}`]),
       `crowdsec alerts queued ${cs.queued}, dropped ${cs.dropped}; ` +
-        `remote decisions applied ${cs.applied}, refused ${cs.refused}`,
+        `remote decisions ${offline ? "stored" : "applied"} ${cs.applied}, refused ${cs.refused}`,
     );
   }
   out.push("");

@@ -20,7 +20,7 @@ import {
   vetDecision,
 } from "../crowdsec/mod.ts";
 import { type BanRecord, createIgnoreChecks } from "../decide/mod.ts";
-import { type Backend, type FirewallChange, reconcile } from "../firewall/mod.ts";
+import { type Backend, type BackendKind, type FirewallChange, reconcile } from "../firewall/mod.ts";
 import { type CrowdsecStore, openCrowdsecStore, type StoredDecision } from "../state/mod.ts";
 import type { BannedEntry, CrowdsecReport } from "../control/mod.ts";
 import { type DaemonContext, errorText } from "./context.ts";
@@ -36,8 +36,15 @@ const PUSH_BATCH = 50;
 /** Longest wait between two pushes while LAPI fails, seconds. */
 const MAX_PUSH_BACKOFF = 60;
 
+/** What the link needs from the daemon: the backend of a kind (enforce.ts's backendFor). */
+export interface CrowdsecDeps {
+  backend: (kind: BackendKind) => Backend;
+}
+
 interface Runtime {
   config: CrowdsecConfig;
+  /** Bumped by a reload: a network cycle of the previous link brings nothing back. */
+  generation: number;
   backend: () => Backend;
   client: LapiClient;
   store: CrowdsecStore;
@@ -67,6 +74,7 @@ interface Runtime {
 }
 
 const RUNTIMES = new WeakMap<DaemonContext, Runtime>();
+const DEPS = new WeakMap<DaemonContext, CrowdsecDeps>();
 
 function readSecret(path: string, what: string): string {
   const problem = checkSecretFile(path);
@@ -76,18 +84,9 @@ function readSecret(path: string, what: string): string {
   return text;
 }
 
-/**
- * Sets up the link when `[crowdsec]` is configured: reads the secrets, restores the remote
- * decisions from the database and makes the table hold exactly the active ones.
- * @param deps the backend of `[crowdsec] backend` (enforce.ts's backendFor)
- */
-export async function startCrowdsec(
-  ctx: DaemonContext,
-  deps: { backend: () => Backend },
-): Promise<void> {
-  const config = ctx.config.crowdsec;
-  if (!config || (!config.push && !config.pull)) return;
-  const client = new LapiClient({
+/** A client for `config`, with the secrets read now (throws RuntimeError). */
+function clientFor(config: CrowdsecConfig): LapiClient {
+  return new LapiClient({
     url: config.lapiUrl,
     ...(config.push
       ? {
@@ -101,11 +100,33 @@ export async function startCrowdsec(
       ? { bouncerKey: readSecret(config.bouncerKeyFile ?? "", "bouncer_key_file") }
       : {}),
   });
-  const store = openCrowdsecStore(ctx.store);
+}
+
+/** `[crowdsec]` when it asks for push or pull, else undefined. */
+function activeConfig(ctx: DaemonContext): CrowdsecConfig | undefined {
+  const config = ctx.config.crowdsec;
+  return config && (config.push || config.pull) ? config : undefined;
+}
+
+function protectFor(ctx: DaemonContext): (target: Cidr) => string | undefined {
   const checks = createIgnoreChecks(ctx.config.global, undefined, ctx.options.ownAddresses ?? []);
+  return (target) => checks.ignorePrefix(target);
+}
+
+/**
+ * Sets up the link when `[crowdsec]` is configured: reads the secrets, restores the remote
+ * decisions from the database and makes the table hold exactly the active ones.
+ */
+export async function startCrowdsec(ctx: DaemonContext, deps: CrowdsecDeps): Promise<void> {
+  DEPS.set(ctx, deps);
+  const config = activeConfig(ctx);
+  if (!config) return;
+  const client = clientFor(config);
+  const store = openCrowdsecStore(ctx.store);
   const rt: Runtime = {
     config,
-    backend: deps.backend,
+    generation: 0,
+    backend: () => deps.backend(rt.config.backend),
     client,
     store,
     decisions: new Map(),
@@ -125,7 +146,7 @@ export async function startCrowdsec(
     inbox: [],
     busy: false,
     prepared: false,
-    protect: (target) => checks.ignorePrefix(target),
+    protect: protectFor(ctx),
   };
   RUNTIMES.set(ctx, rt);
   const now = ctx.options.now();
@@ -144,6 +165,7 @@ export async function startCrowdsec(
     ctx.logger.error("crowdsec_table_failed", { table: config.table, error: errorText(error) });
     for (const target of rt.byTarget.keys()) rt.pending.set(target, "add");
   }
+  rememberUrl(ctx, config.lapiUrl);
   ctx.logger.info("crowdsec_start", {
     lapi: config.lapiUrl,
     push: config.push,
@@ -152,6 +174,140 @@ export async function startCrowdsec(
     restored: rt.decisions.size,
     queued: store.queued(),
   });
+}
+
+/**
+ * `reload`: applies a changed `[crowdsec]`. A new URL, new secrets, intervals or limits restart
+ * the link (a full resync at the next pull, the applied decisions vetted again under the new
+ * limits); a new table or backend moves the remote bans there; a section removed (or push and
+ * pull both off) stops the link and lifts the remote bans. When a secret cannot be read the
+ * running link stays as it was.
+ */
+export async function reloadCrowdsec(ctx: DaemonContext): Promise<void> {
+  const rt = RUNTIMES.get(ctx);
+  const deps = DEPS.get(ctx);
+  const next = activeConfig(ctx);
+  if (!rt) {
+    if (next && deps) await startCrowdsec(ctx, deps);
+    return;
+  }
+  let client: LapiClient | undefined;
+  if (next) {
+    try {
+      client = clientFor(next);
+    } catch (error) {
+      ctx.logger.error("crowdsec_reload_failed", {
+        detail: "the running CrowdSec link stays",
+        error: errorText(error),
+      });
+      return;
+    }
+  }
+  rt.protect = protectFor(ctx);
+  const old = rt.config;
+  rt.generation++;
+  const moved = !next || !next.pull || next.table !== old.table || next.backend !== old.backend;
+  if (moved) {
+    // Out of the old table: every remote ban, and the changes still waiting for it.
+    const targets = new Set([...rt.byTarget.keys(), ...rt.pending.keys()]);
+    rt.pending.clear();
+    try {
+      await rt.backend().apply([...targets].map((target) => ({
+        op: "delete" as const,
+        table: old.table,
+        target,
+      })));
+    } catch (error) {
+      ctx.logger.error("crowdsec_table_failed", {
+        table: old.table,
+        changes: targets.size,
+        error: errorText(error),
+      });
+    }
+  }
+  if (!next || !client) {
+    RUNTIMES.delete(ctx);
+    ctx.logger.info("crowdsec_stop", { lapi: old.lapiUrl, lifted: rt.byTarget.size });
+    return;
+  }
+  Object.assign(rt, {
+    config: next,
+    client,
+    prepared: moved ? false : rt.prepared,
+    needStartup: true,
+    nextPull: 0,
+    nextPush: 0,
+    pushBackoff: 0,
+    errors: {},
+    announced: false,
+    inbox: [],
+  });
+  rt.refusedIds.clear();
+  const lifted = ctx.store.transaction(() => revet(ctx, rt));
+  if (moved) { for (const target of rt.byTarget.keys()) rt.pending.set(target, "add"); }
+  await flushTable(ctx, rt);
+  rememberUrl(ctx, next.lapiUrl);
+  ctx.logger.info("crowdsec_reloaded", {
+    lapi: next.lapiUrl,
+    push: next.push,
+    pull: next.pull,
+    table: next.table,
+    moved,
+    applied: rt.decisions.size,
+    lifted,
+  });
+}
+
+/**
+ * Vets the applied decisions again under the current limits and ignore list (all are lifted
+ * when pull is off); returns how many were lifted.
+ */
+function revet(ctx: DaemonContext, rt: Runtime): number {
+  const now = ctx.options.now();
+  let lifted = 0;
+  const kept: StoredDecision[] = [];
+  for (const d of [...rt.decisions.values()].sort((a, b) => a.id - b.id)) {
+    if (!rt.config.pull) {
+      if (forget(rt, d.id)) lifted++;
+      continue;
+    }
+    const vetted = vetDecision({
+      id: d.id,
+      type: "ban",
+      scope: "Range",
+      value: d.target,
+      duration: `${Math.max(1, Math.ceil(d.until - now))}s`,
+    }, {
+      maxPrefixV4: rt.config.maxPrefixV4,
+      maxPrefixV6: rt.config.maxPrefixV6,
+      protect: rt.protect,
+      now,
+    });
+    if (vetted.kind === "accept") kept.push(d);
+    else {
+      if (vetted.kind === "refuse") refuse(ctx, rt, d.id, vetted.value, vetted.reason);
+      if (forget(rt, d.id)) lifted++;
+    }
+  }
+  // Beyond max_decisions: the newest go (the oldest were applied first).
+  for (const d of kept.slice(rt.config.maxDecisions)) {
+    refuse(
+      ctx,
+      rt,
+      d.id,
+      displayTarget(d.target),
+      `max_decisions ${rt.config.maxDecisions} reached`,
+    );
+    if (forget(rt, d.id)) lifted++;
+  }
+  return lifted;
+}
+
+/** Keeps LAPI's URL in the database for `status` while the daemon is stopped. */
+function rememberUrl(ctx: DaemonContext, url: string): void {
+  try {
+    ctx.store.setMeta("crowdsec.lapi_url", url);
+  } catch { /* only shown by an offline status */ }
 }
 
 /** Makes memory and the table match the stored decisions again (after a rollback). */
@@ -361,13 +517,16 @@ async function flushTable(ctx: DaemonContext, rt: Runtime): Promise<void> {
 /** The network half: push queued alerts and deletes, then read the stream. Never throws. */
 async function cycle(ctx: DaemonContext, rt: Runtime): Promise<void> {
   const now = () => ctx.options.now();
+  const generation = rt.generation;
   if (rt.config.push && now() >= rt.nextPush) {
     try {
       await pushQueued(ctx, rt);
+      if (generation !== rt.generation) return;
       rt.pushBackoff = 0;
       rt.nextPush = 0;
       worked(ctx, rt, "push");
     } catch (error) {
+      if (generation !== rt.generation) return;
       rt.pushBackoff = Math.min(MAX_PUSH_BACKOFF, rt.pushBackoff === 0 ? 1 : rt.pushBackoff * 2);
       rt.nextPush = now() + rt.pushBackoff;
       failed(ctx, rt, "push", error, { retry_in: `${rt.pushBackoff}s` });
@@ -378,11 +537,13 @@ async function cycle(ctx: DaemonContext, rt: Runtime): Promise<void> {
     const startup = rt.needStartup;
     try {
       const stream = await rt.client.stream(startup);
+      if (generation !== rt.generation) return;
       rt.inbox.push({ stream, startup });
       rt.needStartup = false;
       rt.lastPull = now();
       worked(ctx, rt, "pull");
     } catch (error) {
+      if (generation !== rt.generation) return;
       rt.needStartup = true;
       failed(ctx, rt, "pull", error, { retry_in: `${rt.config.pullInterval}s` });
     }
@@ -532,5 +693,8 @@ function refuse(ctx: DaemonContext, rt: Runtime, id: number, value: string, reas
   if (rt.refusedIds.size >= 100000) rt.refusedIds.clear();
   rt.refusedIds.add(id);
   rt.refused++;
+  try {
+    rt.store.count("refused", 1); // `status` shows the total while the daemon is stopped
+  } catch { /* a count is not worth a failure */ }
   ctx.logger.warn("crowdsec_refused", { decision: id, value, reason });
 }

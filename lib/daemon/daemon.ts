@@ -103,9 +103,8 @@ export class Daemon implements ControlHandler {
     await ensureRules(ctx);
     applyActions(ctx, expireBans(ctx.state, now));
     persist(ctx);
-    const kind = ctx.config.crowdsec?.backend ?? "ipfw";
     await startCrowdsec(ctx, {
-      backend: () => backendFor(ctx, ctx.options.backendOverride ?? kind),
+      backend: (kind) => backendFor(ctx, ctx.options.backendOverride ?? kind),
     });
     await openTails(ctx);
     await flushFirewall(ctx);

@@ -27,6 +27,7 @@ import {
 import type { Config } from "../config/mod.ts";
 import type { BannedEntry, JailFileStatus, JailStatus, StatusReport } from "../control/mod.ts";
 import { type DaemonContext, daemonNow, errorText } from "./context.ts";
+import { reloadCrowdsec } from "./crowdsec.ts";
 import { applyActions, flushFirewall, pendingFor } from "./enforce.ts";
 import { fileState, waitingGlobs } from "./files.ts";
 import {
@@ -228,6 +229,7 @@ export async function reloadConfig(
   persist(ctx);
   await openTails(ctx);
   await flushFirewall(ctx);
+  await reloadCrowdsec(ctx);
   ctx.configLoadedAt = ctx.options.now();
   ctx.logger.info("reloaded", { file: config.file, jails: ctx.jails.size });
   return { ok: true };

@@ -220,3 +220,38 @@ export function openCrowdsecStore(store: Store): CrowdsecStore {
     },
   };
 }
+
+/** What `status` can tell of the CrowdSec link from the database alone (the daemon stopped). */
+export interface SavedCrowdsecStatus {
+  /** LAPI's URL when the daemon last started the link ("" if unknown). */
+  lapiUrl: string;
+  /** Alerts waiting for LAPI. */
+  queued: number;
+  /** Alerts dropped because the queue was full. */
+  dropped: number;
+  /** Remote decisions stored that have not ended: they are applied again at start. */
+  applied: number;
+  /** Remote decisions refused, in total. */
+  refused: number;
+}
+
+/**
+ * Reads the CrowdSec tables of a store, read-only is fine; undefined when the link never ran
+ * (no tables).
+ */
+export function savedCrowdsecStatus(store: Store, now: number): SavedCrowdsecStatus | undefined {
+  const db = store.db;
+  const tables = db.prepare(
+    "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('crowdsec_queue', 'crowdsec_decisions')",
+  ).get() as { n: number } | undefined;
+  if (Number(tables?.n ?? 0) < 2) return undefined;
+  const count = (sql: string, ...params: SQLInputValue[]): number =>
+    Number((db.prepare(sql).get(...params) as { n?: number } | undefined)?.n ?? 0);
+  return {
+    lapiUrl: store.getMeta("crowdsec.lapi_url") ?? "",
+    queued: count("SELECT count(*) AS n FROM crowdsec_queue"),
+    dropped: Number(store.getMeta("crowdsec.dropped") ?? 0),
+    applied: count("SELECT count(*) AS n FROM crowdsec_decisions WHERE until > ?", now),
+    refused: Number(store.getMeta("crowdsec.refused") ?? 0),
+  };
+}

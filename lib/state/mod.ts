@@ -14,5 +14,10 @@ export type {
   StoredWindow,
   StoreRecovery,
 } from "./store.ts";
-export { openCrowdsecStore } from "./crowdsec_store.ts";
-export type { CrowdsecStore, QueuedAlert, StoredDecision } from "./crowdsec_store.ts";
+export { openCrowdsecStore, savedCrowdsecStatus } from "./crowdsec_store.ts";
+export type {
+  CrowdsecStore,
+  QueuedAlert,
+  SavedCrowdsecStatus,
+  StoredDecision,
+} from "./crowdsec_store.ts";

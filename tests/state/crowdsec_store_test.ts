@@ -1,6 +1,8 @@
 import { assertEquals } from "../_assert.ts";
 import { openStore } from "../../lib/state/store.ts";
-import { openCrowdsecStore } from "../../lib/state/crowdsec_store.ts";
+import { openCrowdsecStore, savedCrowdsecStatus } from "../../lib/state/crowdsec_store.ts";
+import { savedStatus } from "../../lib/cli/commands/control.ts";
+import { formatStatus } from "../../lib/cli/format.ts";
 import { createLogger } from "../../lib/core/mod.ts";
 
 Deno.test("openCrowdsecStore() keeps a bounded queue, pushed ids and decisions across reopen", async () => {
@@ -44,6 +46,53 @@ Deno.test("openCrowdsecStore() keeps a bounded queue, pushed ids and decisions a
     cs.deleteDecision(9);
     assertEquals([cs.queued(), cs.loadDecisions().length], [0, 0]);
     store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("savedCrowdsecStatus() reads queue, drops and stored decisions from a read-only store; status shows them", async () => {
+  const dir = await Deno.makeTempDir();
+  const logger = createLogger({ level: "error", write: () => {} });
+  try {
+    const path = `${dir}/state.db`;
+    let store = openStore(path, { logger, now: () => 100 });
+    assertEquals(savedCrowdsecStatus(store, 100), undefined, "never ran: no section");
+    const cs = openCrowdsecStore(store);
+    cs.enqueue({ jail: "j", target: "192.0.2.1/32", alert: "{}" }, 10);
+    cs.count("dropped", 2);
+    cs.count("refused", 3);
+    store.setMeta("crowdsec.lapi_url", "http://127.0.0.1:8080");
+    for (const [id, until] of [[1, 300], [2, 50]]) {
+      cs.saveDecision({
+        id: id!,
+        target: `198.51.100.${id}/32`,
+        until: until!,
+        scenario: "s",
+        origin: "cscli",
+      });
+    }
+    store.close();
+    store = openStore(path, { logger, readonly: true });
+    const expected = {
+      lapiUrl: "http://127.0.0.1:8080",
+      queued: 1,
+      dropped: 2,
+      applied: 1,
+      refused: 3,
+    };
+    assertEquals(savedCrowdsecStatus(store, 100), expected);
+    const report = savedStatus(store, undefined, { configFile: "jails.toml", now: 100 });
+    store.close();
+    assertEquals(report.crowdsec, { ...expected, state: "stopped" });
+    const text = formatStatus(report, { now: 100 });
+    assertEquals(
+      text.split("\n").filter((l) => l.startsWith("crowdsec")),
+      [
+        "crowdsec http://127.0.0.1:8080: stopped",
+        "crowdsec alerts queued 1, dropped 2; remote decisions stored 1, refused 3",
+      ],
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -26,12 +26,13 @@ import {
   type BannedEntry,
   type ControlCommand,
   type ControlResponse,
+  type CrowdsecReport,
   DaemonUnreachableError,
   type JailStatus,
   sendRequest,
   type StatusReport,
 } from "../../control/mod.ts";
-import { openStore, STATE_DB_NAME, type Store } from "../../state/mod.ts";
+import { openStore, savedCrowdsecStatus, STATE_DB_NAME, type Store } from "../../state/mod.ts";
 
 /** Where the configuration is read from unless `-c` says otherwise. */
 
@@ -252,7 +253,7 @@ function matchesLogPath(pattern: string, path: string): boolean {
 export function savedStatus(
   store: Store,
   config: ConfigView | undefined,
-  options: { configFile: string },
+  options: { configFile: string; now?: number },
 ): StatusReport {
   const positions = store.loadPositions();
   const windows = store.loadWindows();
@@ -294,7 +295,14 @@ export function savedStatus(
     configLoadedAt: 0,
     startedAt: 0,
     jails,
+    ...crowdsecSaved(store, options.now ?? Date.now() / 1000),
   };
+}
+
+/** The CrowdSec part of an offline status: queue, drops, stored remote decisions. */
+function crowdsecSaved(store: Store, now: number): { crowdsec?: CrowdsecReport } {
+  const saved = savedCrowdsecStatus(store, now);
+  return saved ? { crowdsec: { ...saved, state: "stopped" } } : {};
 }
 
 async function statusFromStore(
