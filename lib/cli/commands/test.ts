@@ -18,7 +18,9 @@ import {
   type FilterSpec,
   findBuiltinFilter,
   lintFilter,
+  resolveZone,
   validateFilter,
+  type Zone,
 } from "../../filter/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import {
@@ -37,6 +39,7 @@ import {
   reportJson,
   type TestRun,
 } from "../test_report.ts";
+import { formatZonedTime } from "../zoned_time.ts";
 import { fail2banDir, fail2banFilterByName, fail2banFilterFile } from "../fail2ban_filter.ts";
 
 const HELP = `Usage: banwatch test LOG FILTER [options]
@@ -82,6 +85,7 @@ Options:
                          for a near miss, the failregex and where it diverged)
       --print-ignored    print the ignored lines
       --simulate         apply maxretry/findtime/bantime over the log's own timeline, print bans
+                         (times in the zone the dates were read in, with the offset)
       --maxretry N       for --simulate (default: the jail's, else ${JAIL_DEFAULTS.maxRetry})
       --findtime D       for --simulate (default: the jail's, else ${
   formatDuration(JAIL_DEFAULTS.findTime)
@@ -257,7 +261,11 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
 
-  const simulation = values.simulate ? simulate(run, resolved.jail, values, checks.ignore) : [];
+  // --simulate prints times in the zone the log's dates were read in (compileFilter accepted it).
+  const zoneName = spec.timezone ?? "local";
+  const simulation = values.simulate
+    ? simulate(run, resolved.jail, values, checks.ignore, resolveZone(spec.timezone))
+    : [];
   if (values.json) {
     const json = {
       ...reportJson(run),
@@ -282,7 +290,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
       explain: values.explain ?? false,
     }),
   );
-  if (values.simulate) ctx.io.out(formatSimulation(simulation));
+  if (values.simulate) ctx.io.out(formatSimulation(simulation, zoneName));
   return 0;
 }
 
@@ -304,6 +312,7 @@ function simulate(
     bantime?: string | undefined;
   },
   ignore: (addr: NonNullable<ReturnType<typeof parseIp>>) => string | undefined,
+  zone: Zone,
 ): SimulatedBan[] {
   const base = jail ? policyOf(jail) : {
     jail: "simulation",
@@ -336,7 +345,7 @@ function simulate(
         if (action.kind !== "ban") continue;
         banned = true;
         bans.push({
-          time: new Date(action.ban.since * 1000).toISOString(),
+          time: formatZonedTime(action.ban.since, zone),
           address: displayTarget(action.ban.target),
           failures: action.ban.failures,
           bantime: formatDuration(action.ban.until - action.ban.since),
@@ -348,8 +357,10 @@ function simulate(
   return bans;
 }
 
-function formatSimulation(bans: readonly SimulatedBan[]): string {
-  const out = ["Simulated bans (maxretry/findtime/bantime over the log's own timeline):"];
+function formatSimulation(bans: readonly SimulatedBan[], zoneName: string): string {
+  const out = [
+    `Simulated bans (maxretry/findtime/bantime over the log's own timeline; times in ${zoneName}):`,
+  ];
   out.push("|- time                      address                          failures  bantime");
   for (const b of bans) {
     out.push(
