@@ -13,6 +13,7 @@ import {
   JAIL_KEYS,
   PROTOCOLS,
 } from "./schema.ts";
+import { fail2banBool } from "./fail2ban_hints.ts";
 import type { Path } from "./positions.ts";
 import { isTable, type Reporter, show, type Table, unknownKey } from "./problems.ts";
 import {
@@ -195,11 +196,15 @@ export function readSection(rep: Reporter, path: Path, raw: Table): SectionSetti
           // `bantime.increment = true` (fail2ban spelling) is a dotted key: bantime becomes a table.
           for (const sub of Object.keys(v)) {
             const mapped = sub === "increment" ? "enabled" : sub;
+            const value = v[sub];
+            const shown = typeof value === "string"
+              ? String(fail2banBool(value) ?? show(value))
+              : show(value);
             rep.add(
               [...p, sub],
               'unknown key (a dotted key makes "bantime" a table)',
               INCREMENT_KEYS.includes(mapped)
-                ? `bantime_increment.${mapped}`
+                ? `[${[...p.slice(0, -1), "bantime_increment"].join(".")}] ${mapped} = ${shown}`
                 : "bantime_increment.<key>",
               "key",
             );

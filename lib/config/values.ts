@@ -9,6 +9,7 @@ import { type Cidr, parseCidr, parseDuration } from "../core/mod.ts";
 import { EXPECT, HOOK_PLACEHOLDERS } from "./schema.ts";
 import type { Path } from "./positions.ts";
 import { isTable, oneLine, type Reporter, show, type Table } from "./problems.ts";
+import { fail2banBool, fail2banLineHint, sectionAt } from "./fail2ban_hints.ts";
 
 /** Parses TOML, turning a syntax error into one problem line; undefined after reporting. */
 export function parseToml(text: string, file: string, problems: string[]): Table | undefined {
@@ -17,7 +18,13 @@ export function parseToml(text: string, file: string, problems: string[]): Table
   } catch (e) {
     if (e instanceof TomlError) {
       const message = oneLine(e.message.replace(/^Invalid TOML document:\s*/, ""));
-      problems.push(`${file}:${e.line}:${e.column}: toml: ${message}; expected valid TOML`);
+      // A fail2ban habit (`enable = yes`, `bantime = 1 day`): say the banwatch line to write.
+      const hint = fail2banLineHint(text.split("\n")[e.line - 1] ?? "", sectionAt(text, e.line));
+      problems.push(
+        `${file}:${e.line}:${e.column}: toml: ${message}; expected valid TOML${
+          hint === undefined ? "" : ` (write ${hint})`
+        }`,
+      );
     } else {
       const message = e instanceof Error ? oneLine(e.message) : "cannot parse";
       problems.push(`${file}: toml: ${message}; expected valid TOML`);
@@ -42,7 +49,13 @@ export function val<T>(value: T | undefined, path: Path): Val<T> | undefined {
 /** A boolean, or undefined after reporting. */
 export function readBool(rep: Reporter, path: Path, v: unknown): boolean | undefined {
   if (typeof v === "boolean") return v;
-  rep.add(path, `${show(v)} is not a boolean`, EXPECT.bool);
+  // fail2ban's "true"/"yes" strings: name the banwatch key and value.
+  const bool = typeof v === "string" ? fail2banBool(v) : undefined;
+  const key = path[path.length - 1];
+  const hint = bool === undefined || typeof key !== "string"
+    ? ""
+    : ` (write ${key === "enable" ? "enabled" : key} = ${bool}, without quotes)`;
+  rep.add(path, `${show(v)} is not a boolean`, `${EXPECT.bool}${hint}`);
   return undefined;
 }
 

@@ -1,6 +1,8 @@
 /**
  * Durations of jails.toml: `"90s"`, `"20m"`, `"1h"`, `"1d"`, `"4w"`, combinations such as
- * `"1h30m"`, integer seconds (a TOML integer or a string of digits) and `"forever"`.
+ * `"1h30m"`, integer seconds (a TOML integer or a string of digits) and `"forever"`; also as
+ * fail2ban writes them (`"20min"`, `"1 day"`, `"1d 2h"`, `"2 weeks"`), months and years aside
+ * (their length is not one number).
  * All results are SECONDS; `"forever"` is `Infinity`. Pure.
  * @module
  */
@@ -19,6 +21,20 @@ const UNIT_ORDER = ["w", "d", "h", "m", "s", "ms"] as const;
 
 const PART = /(\d+)(ms|w|d|h|m|s)/y;
 
+/**
+ * One part as fail2ban writes it (MyTime.str2seconds): digits, optional blanks, a unit word,
+ * then blanks or the next part. Months (`mo`) and years are not accepted.
+ */
+const WORD_PART =
+  /(\d+) ?(ms|w|we|weeks?|d|da|days?|h|ho|hours?|m|mi|mins?|minutes?|s|se|secs?|seconds?)(?![a-z])(?: (?=\d))?/iy;
+
+/** A fail2ban unit word -> its banwatch unit. */
+function unitOf(word: string): (typeof UNIT_ORDER)[number] {
+  const w = word.toLowerCase();
+  if (w === "ms") return "ms";
+  return w[0] as "w" | "d" | "h" | "m" | "s";
+}
+
 /** The human description of an accepted duration, used in error messages. */
 export const DURATION_EXPECTED = `e.g. "90s", "20m", "1h", "1d", "4w" or integer seconds`;
 
@@ -26,7 +42,8 @@ export const DURATION_EXPECTED = `e.g. "90s", "20m", "1h", "1d", "4w" or integer
  * Parses a duration into seconds; `undefined` when it is not one.
  * Accepts a non-negative integer number, a digit string (seconds), `"forever"` (Infinity) or
  * unit parts `w d h m s ms` largest first, each once (`"1d12h"`; `"30m1h"`, `"1.5h"`,
- * `"-5m"`, `" 5m"` are rejected). Whether 0 or Infinity is acceptable is the caller's call.
+ * `"-5m"`, `" 5m"` are rejected), or fail2ban's words and single blanks between them, in the
+ * same order (`"20min"`, `"1 day"`, `"1d 2h"`, `"2 weeks"`; `"1mo"`, `"1y"` are rejected). Whether 0 or Infinity is acceptable is the caller's call.
  * @param value a TOML value (string or number); anything else yields `undefined`
  */
 export function parseDuration(value: unknown): number | undefined {
@@ -37,20 +54,30 @@ export function parseDuration(value: unknown): number | undefined {
   if (value === "forever") return Infinity;
   if (/^\d{1,15}$/.test(value)) return Number(value);
   if (value.length === 0 || value.length > 64) return undefined;
+  return sumParts(value, PART, (u) => u as (typeof UNIT_ORDER)[number]) ??
+    sumParts(value, WORD_PART, unitOf);
+}
+
+/** The seconds of `value` read as parts of `part` (largest unit first, each once). */
+function sumParts(
+  value: string,
+  part: RegExp,
+  unitOfMatch: (u: string) => (typeof UNIT_ORDER)[number],
+): number | undefined {
   let total = 0;
   let pos = 0;
   let lastUnit = -1;
   while (pos < value.length) {
-    PART.lastIndex = pos;
-    const m = PART.exec(value);
+    part.lastIndex = pos;
+    const m = part.exec(value);
     if (!m) return undefined;
     const digits = m[1] as string;
-    const unit = m[2] as (typeof UNIT_ORDER)[number];
+    const unit = unitOfMatch(m[2] as string);
     const rank = UNIT_ORDER.indexOf(unit);
     if (rank <= lastUnit || digits.length > 12) return undefined;
     lastUnit = rank;
     total += Number(digits) * (UNIT_SECONDS[unit] as number);
-    pos = PART.lastIndex;
+    pos = part.lastIndex;
   }
   // Avoid 0.1 + 0.2 style noise from the ms part.
   return Math.round(total * 1000) / 1000;

@@ -9,7 +9,14 @@
  */
 export { checkSampleAgreement } from "./agreement.ts";
 export type { Agreement } from "./agreement.ts";
-export { importFail2banFilter } from "./filter.ts";
+export {
+  FAIL2BAN_TEST_NOW,
+  filterFileRef,
+  importFail2banFilter,
+  parseFilterRef,
+  readFail2banFilter,
+} from "./filter.ts";
+export type { Fail2banFilter } from "./filter.ts";
 export { importFail2ban } from "./jail.ts";
 export { formatImportProblem } from "./problem.ts";
 export type { ImportResult } from "./problem.ts";

@@ -7,6 +7,8 @@
 export { BUILTIN_FILTERS, findBuiltinFilter } from "./builtin.ts";
 export type { DateMemo } from "./date_memo.ts";
 export { createDateDetector } from "./dates.ts";
+export { resolveZone } from "./date_zones.ts";
+export type { Zone } from "./date_zones.ts";
 export { compileFilter, validateFilter } from "./compile.ts";
 export { explainMiss } from "./explain.ts";
 export { dateHits, matchLine } from "./match.ts";

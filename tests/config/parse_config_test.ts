@@ -250,14 +250,14 @@ Deno.test("parseConfig() reports every problem of a file at once, one line each,
     `errors.toml:5:1: global.colour: unknown key; expected one of ${GLOBAL_KEYS.join(", ")}`,
     'errors.toml:8:12: defaults.maxretry: "5" is not an integer; expected an integer from 1 to 1000000',
     `errors.toml:9:11: defaults.bantime: -1 is not a duration (use "forever" for a permanent ban); expected ${DUR}, or "forever"`,
-    `errors.toml:14:12: jail.qpopperauth.findtime: "20 minutes" is not a duration; expected ${DUR}`,
+    `errors.toml:14:12: jail.qpopperauth.findtime: "1 month" is not a duration; expected ${DUR}`,
     null, // 15:10 unknown built-in filter: checked below (the list of names is not ours)
     "errors.toml:16:15: jail.qpopperauth.ipv6_prefix: 129 is out of range; expected an integer from 1 to 128",
     'errors.toml:17:11: jail.qpopperauth.backend: "ipchains" is not allowed; expected one of "ipfw", "pf", "nft", "dry-run"',
     'errors.toml:18:9: jail.qpopperauth.table: "all" is not a valid table name; expected an ipfw table name of 1..63 characters from A-Z a-z 0-9 "-" "_" ".", not "all"',
     'errors.toml:19:26: jail.qpopperauth.ignoreip[1]: "mail.example.com" is not an address or CIDR; expected an address or CIDR such as "192.0.2.1", "198.51.100.0/24" or "2001:db8::/32" (host names are not resolved)',
     "errors.toml:20:14: jail.qpopperauth.port[1]: 70000 is not a port number; expected a port number 1..65535 or a list of them",
-    'errors.toml:21:10: jail.qpopperauth.usedns: "yes" is not a boolean; expected true or false',
+    'errors.toml:21:10: jail.qpopperauth.usedns: "yes" is not a boolean; expected true or false (write usedns = true, without quotes)',
     'errors.toml:22:1: jail.qpopperauth.maxretrys: unknown key; expected "maxretry"',
     "errors.toml:26:11: jail.qpopperauth.bantime_increment.formula: not supported; expected factor or multipliers instead (no expression language)",
     "errors.toml:27:22: jail.qpopperauth.bantime_increment.multipliers[2]: 0 is out of range; expected an integer from 1 to 1000000",
@@ -286,7 +286,7 @@ Deno.test("parseConfig() reports every problem of a file at once, one line each,
 
 Deno.test("parseConfig() locates a TOML syntax error by line and column", () => {
   assertEquals(problems(() => load("syntax_error.toml")), [
-    "syntax_error.toml:4:15: toml: each key-value declaration must be followed by an end-of-line; expected valid TOML",
+    'syntax_error.toml:4:15: toml: each key-value declaration must be followed by an end-of-line; expected valid TOML (write findtime = "20 minutes")',
   ]);
   const [line] = problemsOf('[jail.x]\nmaxretry = "unterminated\n');
   assertMatch(line ?? "", /^t\.toml:2:\d+: toml: .+; expected valid TOML$/);
@@ -385,8 +385,8 @@ Deno.test("parseConfig() takes a jail's filter group whole, not mixed with [defa
 Deno.test("parseConfig() explains fail2ban's dotted bantime.increment keys", () => {
   const text = `[jail.x]\nbantime.increment = true\nbantime.factor = 2\n`;
   assertEquals(problemsOf(text), [
-    't.toml:2:1: jail.x.bantime.increment: unknown key (a dotted key makes "bantime" a table); expected bantime_increment.enabled',
-    't.toml:3:1: jail.x.bantime.factor: unknown key (a dotted key makes "bantime" a table); expected bantime_increment.factor',
+    't.toml:2:1: jail.x.bantime.increment: unknown key (a dotted key makes "bantime" a table); expected [jail.x.bantime_increment] enabled = true',
+    't.toml:3:1: jail.x.bantime.factor: unknown key (a dotted key makes "bantime" a table); expected [jail.x.bantime_increment] factor = 2',
   ]);
 });
 

@@ -37,9 +37,14 @@ Deno.test("parseDuration() rejects negatives, floats, reordered units and garbag
     "-5m",
     "1.5h",
     "0.5s",
-    "20 minutes",
-    "20 m",
     " 20m",
+    "20 m ",
+    "1  day",
+    "1mo",
+    "1 year",
+    "2h 1d",
+    "1 day 1d",
+    "20mins1",
     "20m ",
     "",
     "m",
@@ -77,4 +82,22 @@ Deno.test("formatDuration() output parses back to the same seconds", () => {
   for (const s of [1, 59, 61, 1200, 3601, 86399, 86400 * 9 + 7, 604800 * 3, 0.25, Infinity]) {
     assertEquals(parseDuration(formatDuration(s)), s, String(s));
   }
+});
+
+Deno.test("parseDuration() reads durations as fail2ban writes them, where unambiguous", () => {
+  const good: [string, number][] = [
+    ["20min", 1200],
+    ["20 minutes", 1200],
+    ["20 m", 1200],
+    ["1 day", 86400],
+    ["2 days", 172800],
+    ["1d 2h", 93600],
+    ["1h30m", 5400],
+    ["1 hour 30 mins", 5400],
+    ["2w", 1209600],
+    ["2 weeks", 1209600],
+    ["10 sec", 10],
+    ["1D", 86400],
+  ];
+  for (const [text, seconds] of good) assertEquals(parseDuration(text), seconds, text);
 });

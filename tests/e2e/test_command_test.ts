@@ -96,10 +96,33 @@ Deno.test("banwatch test --simulate prints the bans over the log's own timeline"
   ]);
   assertEquals(r.code, 0, r.stderr);
   assertMatch(r.stdout, /Simulated bans/);
-  assertMatch(r.stdout, /10:02:30\.000Z\s+203\.0\.113\.5\s+2\s+10m/);
+  assertMatch(r.stdout, /2026-\d\d-\d\dT10:02:30[+-]\d\d:\d\d\s+203\.0\.113\.5\s+2\s+10m/);
   assertMatch(r.stdout, /2001:db8:bad::17/);
   assertNotMatch(r.stdout, /\s127\.0\.0\.1\s/);
   assertMatch(r.stdout, /Bans: 2\n/);
+});
+
+Deno.test("banwatch test --simulate prints times in the log's zone, with the offset", async () => {
+  const r = await runCli([
+    "test",
+    MAILLOG,
+    "postfix-sasl",
+    "--simulate",
+    "--maxretry",
+    "2",
+    "--findtime",
+    "20m",
+    "--timezone",
+    "Asia/Tokyo",
+    "--now",
+    NOW,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stderr, "");
+  assertMatch(r.stdout, /times in Asia\/Tokyo\):/);
+  // The log says 10:02:30, read in Tokyo: printed as written, with +09:00 (not 01:02:30Z).
+  assertMatch(r.stdout, /2026-\d\d-\d\dT10:02:30\+09:00\s+203\.0\.113\.5\s+2\s+10m/);
+  assertNotMatch(r.stdout, /\d\dZ\s/);
 });
 
 Deno.test("banwatch test --explain shows how far a near miss got", async () => {
@@ -228,7 +251,7 @@ Deno.test("banwatch test counts repeats for a custom filter and in --simulate, a
   ]);
   assertEquals(r.code, 0, r.stderr);
   // 203.0.113.5: 1 failure at 10:21:00, then 5 more at 10:21:31 ban it (the 4th is there).
-  assertMatch(r.stdout, /10:21:31\.000Z\s+203\.0\.113\.5\s+4\s/);
-  assertMatch(r.stdout, /10:23:40\.000Z\s+198\.51\.100\.8\s+4\s/);
+  assertMatch(r.stdout, /T10:21:31[+-]\d\d:\d\d\s+203\.0\.113\.5\s+4\s/);
+  assertMatch(r.stdout, /T10:23:40[+-]\d\d:\d\d\s+198\.51\.100\.8\s+4\s/);
   assertMatch(r.stdout, /Bans: 2\n/);
 });

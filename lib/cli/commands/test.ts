@@ -18,7 +18,9 @@ import {
   type FilterSpec,
   findBuiltinFilter,
   lintFilter,
+  resolveZone,
   validateFilter,
+  type Zone,
 } from "../../filter/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import {
@@ -37,6 +39,8 @@ import {
   reportJson,
   type TestRun,
 } from "../test_report.ts";
+import { formatZonedTime } from "../zoned_time.ts";
+import { fail2banDir, fail2banFilterByName, fail2banFilterFile } from "../fail2ban_filter.ts";
 
 const HELP = `Usage: banwatch test LOG FILTER [options]
 
@@ -44,8 +48,14 @@ Runs every line of LOG (a path, or - for stdin) through FILTER and reports what 
 for every line that did not, why: no date found; date found but no failregex matched; matched
 but ignored by ignoreregex; matched but the <HOST> text is not an address; address in ignoreip.
 
-FILTER is, in this order: a jail name from -c FILE (default ${DEFAULT_CONFIG_PATH}); a built-in filter name (banwatch filters);
-a filter file (TOML); or a regular expression with <HOST> (as fail2ban-regex accepts).
+FILTER is, in this order: a jail name from -c FILE (default ${DEFAULT_CONFIG_PATH}); a fail2ban
+filter file (filter.d/NAME.conf[mode=aggressive], with its .local, [INCLUDES], [Init], %(var)s
+and <mode> options, exactly as fail2ban-regex LOG FILTER.conf takes it); NAME[key=value,...], a
+filter in the fail2ban directory's filter.d; a built-in filter name (banwatch filters); a filter
+file (TOML); a plain NAME in the fail2ban directory's filter.d; or a regular expression with
+<HOST> (as fail2ban-regex accepts). With --fail2ban-dir, a plain NAME is fail2ban's before the
+built-in. What banwatch cannot take over from a fail2ban filter (maxlines) is printed with the
+warnings.
 
 Near misses: when no line matched (or with --explain), the report ranks the missed lines that
 got furthest into each failregex (after the date and the prefregex): lines of the same shape
@@ -61,6 +71,8 @@ text the attacker writes ("steered" in --json).
 
 Options:
   -c, --config FILE      jails.toml to take jails (and ignoreip) from
+      --fail2ban-dir DIR fail2ban directory for NAME[options] (default /usr/local/etc/fail2ban,
+                         then /etc/fail2ban)
       --datepattern P    override the filter's datepattern ({^LN-BEG}, %b %d %H:%M:%S, {NONE}, ...)
       --timezone TZ      zone for dates without one (UTC, Asia/Tokyo, +0900; default local)
       --ignoreregex RE   add an ignoreregex
@@ -73,6 +85,7 @@ Options:
                          for a near miss, the failregex and where it diverged)
       --print-ignored    print the ignored lines
       --simulate         apply maxretry/findtime/bantime over the log's own timeline, print bans
+                         (times in the zone the dates were read in, with the offset)
       --maxretry N       for --simulate (default: the jail's, else ${JAIL_DEFAULTS.maxRetry})
       --findtime D       for --simulate (default: the jail's, else ${
   formatDuration(JAIL_DEFAULTS.findTime)
@@ -94,6 +107,8 @@ interface ResolvedFilter {
   label: string;
   jail: JailConfig | undefined;
   config: Config | undefined;
+  /** What a fail2ban filter could not carry over (printed with the warnings). */
+  notes?: readonly string[];
 }
 
 function looksLikeFile(path: string): boolean {
@@ -107,6 +122,7 @@ function looksLikeFile(path: string): boolean {
 async function resolveFilter(
   name: string,
   configPath: string | undefined,
+  fail2banDirOption: string | undefined,
 ): Promise<ResolvedFilter> {
   // Without -c, a name that may be a jail is looked up in the default configuration, as the
   // daemon would read it.
@@ -121,18 +137,30 @@ async function resolveFilter(
   if (jail && config) {
     return { spec: jail.filter, label: `jail ${name} (${configPath})`, jail, config };
   }
+  const f2bDir = fail2banDir(fail2banDirOption);
+  const fromFile = fail2banFilterFile(name, fail2banDirOption);
+  if (fromFile) return { ...fromFile, jail: undefined, config };
+  // With --fail2ban-dir, a name is fail2ban's filter before banwatch's built-in of that name.
+  const byName = fail2banDirOption !== undefined || name.includes("[")
+    ? fail2banFilterByName(name, f2bDir)
+    : undefined;
+  if (byName) return { ...byName, jail: undefined, config };
   const builtin = findBuiltinFilter(name);
   if (builtin) return { spec: builtin, label: `${name} (built-in)`, jail: undefined, config };
   if (looksLikeFile(name)) {
     const text = await Deno.readTextFile(name);
     return { spec: parseFilterFile(text, name), label: name, jail: undefined, config };
   }
+  const inDir = fail2banFilterByName(name, f2bDir);
+  if (inDir) return { ...inDir, jail: undefined, config };
   if (!/<HOST>|<ADDR>|<IP[46]>|<SUBNET>|\(\?P?<host>/.test(name)) {
     throw new UsageError(
       `FILTER "${name}" is not a jail${
         configPath ? ` in ${configPath}` : ` (no -c, and ${DEFAULT_CONFIG_PATH} does not exist)`
       }, a built-in filter, ` +
-        "a file, or a regex with <HOST>",
+        `a file, a fail2ban filter${
+          f2bDir ? ` in ${f2bDir}/filter.d` : ""
+        }, or a regex with <HOST>`,
     );
   }
   return {
@@ -165,6 +193,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
     strict: true,
     options: {
       config: { type: "string", short: "c" },
+      "fail2ban-dir": { type: "string" },
       datepattern: { type: "string" },
       timezone: { type: "string" },
       ignoreregex: { type: "string", multiple: true },
@@ -187,7 +216,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
   }
   const [logPath, filterName] = positionals as [string, string];
   const now = parseNow(values.now, ctx);
-  const resolved = await resolveFilter(filterName, values.config);
+  const resolved = await resolveFilter(filterName, values.config, values["fail2ban-dir"]);
   const spec: FilterSpec = {
     ...resolved.spec,
     ...(values.datepattern !== undefined ? { datepattern: values.datepattern } : {}),
@@ -205,9 +234,12 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
   }
   const filter = compileFilter(spec);
   // The warnings `check` gives for this filter, before the results (lines in the same words).
-  const warnings = lintFilter(spec).filter((f) => f.severity === "warning").map((f) =>
-    `${f.key}${f.index === undefined ? "" : `[${f.index}]`}: ${f.severity}: ${f.message}`
-  );
+  const warnings = [
+    ...(resolved.notes ?? []),
+    ...lintFilter(spec).filter((f) => f.severity === "warning").map((f) =>
+      `${f.key}${f.index === undefined ? "" : `[${f.index}]`}: ${f.severity}: ${f.message}`
+    ),
+  ];
   const global = resolved.config?.global ?? { ignoreIp: [], ignoreSelf: false };
   const checks = createIgnoreChecks(global, resolved.jail);
   const run = createTestRun(filter, {
@@ -229,7 +261,11 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
 
-  const simulation = values.simulate ? simulate(run, resolved.jail, values, checks.ignore) : [];
+  // --simulate prints times in the zone the log's dates were read in (compileFilter accepted it).
+  const zoneName = spec.timezone ?? "local";
+  const simulation = values.simulate
+    ? simulate(run, resolved.jail, values, checks.ignore, resolveZone(spec.timezone))
+    : [];
   if (values.json) {
     const json = {
       ...reportJson(run),
@@ -254,7 +290,7 @@ async function runTest(args: string[], ctx: CommandContext): Promise<number> {
       explain: values.explain ?? false,
     }),
   );
-  if (values.simulate) ctx.io.out(formatSimulation(simulation));
+  if (values.simulate) ctx.io.out(formatSimulation(simulation, zoneName));
   return 0;
 }
 
@@ -276,6 +312,7 @@ function simulate(
     bantime?: string | undefined;
   },
   ignore: (addr: NonNullable<ReturnType<typeof parseIp>>) => string | undefined,
+  zone: Zone,
 ): SimulatedBan[] {
   const base = jail ? policyOf(jail) : {
     jail: "simulation",
@@ -308,7 +345,7 @@ function simulate(
         if (action.kind !== "ban") continue;
         banned = true;
         bans.push({
-          time: new Date(action.ban.since * 1000).toISOString(),
+          time: formatZonedTime(action.ban.since, zone),
           address: displayTarget(action.ban.target),
           failures: action.ban.failures,
           bantime: formatDuration(action.ban.until - action.ban.since),
@@ -320,8 +357,10 @@ function simulate(
   return bans;
 }
 
-function formatSimulation(bans: readonly SimulatedBan[]): string {
-  const out = ["Simulated bans (maxretry/findtime/bantime over the log's own timeline):"];
+function formatSimulation(bans: readonly SimulatedBan[], zoneName: string): string {
+  const out = [
+    `Simulated bans (maxretry/findtime/bantime over the log's own timeline; times in ${zoneName}):`,
+  ];
   out.push("|- time                      address                          failures  bantime");
   for (const b of bans) {
     out.push(
