@@ -28,7 +28,10 @@ import { type DaemonContext, errorText } from "./context.ts";
 /** The pseudo-jail remote bans are listed under (`banned`, `unban --jail crowdsec`). */
 export const CROWDSEC_JAIL = "crowdsec";
 
-/** Alerts kept waiting for LAPI at most; older ones are dropped (and counted). */
+/**
+ * Alerts kept waiting for LAPI at most, and decision deletes too; older ones are dropped (and
+ * counted).
+ */
 export const MAX_QUEUED_ALERTS = 10000;
 
 /** Alerts per `POST /v1/alerts`. */
@@ -65,8 +68,6 @@ interface Runtime {
   nextPull: number;
   nextPush: number;
   pushBackoff: number;
-  /** LAPI decision ids to delete (unban of a pushed ban). */
-  deletes: number[];
   inbox: Array<{ stream: DecisionStream; startup: boolean }>;
   busy: boolean;
   prepared: boolean;
@@ -142,7 +143,6 @@ export async function startCrowdsec(ctx: DaemonContext, deps: CrowdsecDeps): Pro
     nextPull: 0,
     nextPush: 0,
     pushBackoff: 0,
-    deletes: [],
     inbox: [],
     busy: false,
     prepared: false,
@@ -348,11 +348,14 @@ function forget(rt: Runtime, id: number): boolean {
   return true;
 }
 
-/** Queues the alert of a new local ban (not a restore, not an update). */
-export function crowdsecBan(ctx: DaemonContext, ban: BanRecord): void {
+/**
+ * Queues the alert of a new local ban (not a restore, not an update); `firstFailure` (epoch s,
+ * an automatic ban's first counted failure) is the alert's `start_at`.
+ */
+export function crowdsecBan(ctx: DaemonContext, ban: BanRecord, firstFailure?: number): void {
   const rt = RUNTIMES.get(ctx);
   if (!rt || !rt.config.push || ban.origin === "restored") return;
-  const alert = buildAlert(ban, {
+  const alert = buildAlert(firstFailure === undefined ? ban : { ...ban, firstFailure }, {
     scenarioPrefix: rt.config.scenarioPrefix,
     now: ctx.options.now(),
   });
@@ -377,7 +380,11 @@ export function crowdsecUnban(ctx: DaemonContext, jail: string, target: string):
   if (!rt || !rt.config.push) return;
   try {
     rt.store.unqueue(jail, target);
-    rt.deletes.push(...rt.store.takePushed(jail, target));
+    const dropped = rt.store.queueDeletes(rt.store.takePushed(jail, target), MAX_QUEUED_ALERTS);
+    if (dropped > 0) {
+      rt.store.count("dropped", dropped);
+      ctx.logger.warn("crowdsec_queue_full", { dropped, max: MAX_QUEUED_ALERTS });
+    }
   } catch (error) {
     ctx.logger.error("crowdsec_queue_failed", { error: errorText(error) });
   }
@@ -486,7 +493,7 @@ export async function stopCrowdsec(ctx: DaemonContext): Promise<void> {
 }
 
 function hasWork(rt: Runtime): boolean {
-  return rt.config.push && (rt.deletes.length > 0 || rt.store.queued() > 0);
+  return rt.config.push && (rt.store.queuedDeletes() > 0 || rt.store.queued() > 0);
 }
 
 async function flushTable(ctx: DaemonContext, rt: Runtime): Promise<void> {
@@ -551,10 +558,11 @@ async function cycle(ctx: DaemonContext, rt: Runtime): Promise<void> {
 }
 
 async function pushQueued(ctx: DaemonContext, rt: Runtime): Promise<void> {
-  while (rt.deletes.length > 0) {
-    const id = rt.deletes[0]!;
+  for (;;) {
+    const id = rt.store.peekDeletes(1)[0];
+    if (id === undefined) break;
     await rt.client.deleteDecision(id);
-    rt.deletes.shift();
+    rt.store.deleted(id);
     ctx.logger.info("crowdsec_deleted", { decision: id });
   }
   for (;;) {

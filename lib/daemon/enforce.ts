@@ -68,7 +68,7 @@ export function applyActions(ctx: DaemonContext, actions: readonly BanAction[]):
       });
       if (jail) {
         if (!a.update) jail.totalBanned++;
-        if (!a.update) crowdsecBan(ctx, a.ban);
+        if (!a.update) crowdsecBan(ctx, a.ban, a.firstFailure);
         queueFor(ctx, jail, { op: "add", target: a.ban.target });
       }
       banHook(ctx, a.ban, a.update ?? false);

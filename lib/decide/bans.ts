@@ -18,9 +18,10 @@ import { forgetWindows } from "./windows.ts";
 export type BanAction =
   /**
    * Add `ban.target` to the firewall; `update` when it was already banned (new `until`);
-   * `members`: for a prefix escalation, the distinct addresses whose failures led to it.
+   * `members`: for a prefix escalation, the distinct addresses whose failures led to it;
+   * `firstFailure`: for an automatic ban, the (epoch s) time of the first failure counted.
    */
-  | { kind: "ban"; ban: BanRecord; update?: true; members?: string[] }
+  | { kind: "ban"; ban: BanRecord; update?: true; members?: string[]; firstFailure?: number }
   /** Remove `target` from the firewall. */
   | { kind: "unban"; jail: string; target: string; reason: "expired" | "manual" }
   /** A ban refused for an ignored address or prefix; emitted once per (jail, addr). */
@@ -58,14 +59,20 @@ function dropBan(state: BanState, key: string): boolean {
  * @param state the state (mutated)
  * @param policy the jail's policy
  * @param ban the target (CIDR text), the failures (or distinct addresses) that triggered it,
- * now (epoch s) and the log line of the last failure
+ * now (epoch s), the log line of the last failure and the time of the first counted one
  */
 export function autoBan(
   state: BanState,
   policy: BanPolicy,
-  ban: { target: string; failures: number; now: number; line: string | undefined },
+  ban: {
+    target: string;
+    failures: number;
+    now: number;
+    line: string | undefined;
+    firstFailure?: number;
+  },
 ): BanAction {
-  const { failures, now, line } = ban;
+  const { failures, now, line, firstFailure } = ban;
   const target = detach(ban.target);
   const banCount = previousBans(state, policy, target) + 1;
   const record: BanRecord = {
@@ -80,7 +87,8 @@ export function autoBan(
   if (line !== undefined) record.line = detach(line);
   addHistory(state, { jail: policy.jail, target, now });
   state.counters.bans++;
-  return putBan(state, record);
+  const action = putBan(state, record);
+  return action.kind === "ban" && firstFailure !== undefined ? { ...action, firstFailure } : action;
 }
 
 /**

@@ -92,7 +92,9 @@ export function recordFailure(
         const failures = pw.members.size;
         deleteWindow(state, jw, key);
         const members = [...pw.members.keys()].sort();
-        const act = autoBan(state, policy, { target: pText, failures, now, line });
+        // Each member keeps its newest time: the oldest of those starts the escalation.
+        const firstFailure = Math.min(...pw.members.values());
+        const act = autoBan(state, policy, { target: pText, failures, now, line, firstFailure });
         actions.push(act.kind === "ban" ? { ...act, members } : act);
         return actions;
       }
@@ -106,7 +108,9 @@ export function recordFailure(
   const count = timesCount(times);
   if (count >= policy.maxRetry) {
     if (old !== undefined) jw.dirty.add(key); // the window is cleared: reported as deleted
-    actions.push(autoBan(state, policy, { target: hostTarget(addr), failures: count, now, line }));
+    const firstFailure = typeof times === "number" ? times : times[0]!;
+    const target = hostTarget(addr);
+    actions.push(autoBan(state, policy, { target, failures: count, now, line, firstFailure }));
     return actions;
   }
   const stored = old === undefined && typeof key === "string" ? detach(key) : key;

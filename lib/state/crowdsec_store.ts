@@ -1,6 +1,7 @@
 /**
  * CrowdSec's part of the state database: the queue of alerts waiting for LAPI (kept across
- * restarts, bounded), the decision ids of banwatch's own pushed bans (for `unban` and to skip
+ * restarts, bounded), the queue of decision deletes waiting for it (an `unban` of a pushed
+ * ban; kept and bounded alike), the decision ids of banwatch's own pushed bans (for `unban` and to skip
  * them when they come back through the stream), and the remote decisions applied, each with
  * its own end, so they expire on time and survive a restart even when LAPI is unreachable.
  * Its tables sit beside store.ts's schema (created if missing), in the same connection.
@@ -51,6 +52,17 @@ export interface CrowdsecStore {
   queued(): number;
   /** Forgets the queued alerts of a ban lifted before they were sent; returns how many. */
   unqueue(jail: string, target: string): number;
+  /**
+   * Queues LAPI decision ids to delete; when the queue then holds more than `max`, the oldest
+   * are dropped (returns how many).
+   */
+  queueDeletes(ids: readonly number[], max: number): number;
+  /** The oldest decision ids waiting to be deleted, at most `limit`. */
+  peekDeletes(limit: number): number[];
+  /** Forgets a decision id deleted from LAPI. */
+  deleted(id: number): void;
+  /** Decision deletes waiting. */
+  queuedDeletes(): number;
   /** Records the LAPI decision ids of a pushed ban. */
   savePushed(jail: string, target: string, ids: readonly number[], until: number): void;
   /** The LAPI decision ids of a pushed ban, and forgets them. */
@@ -78,6 +90,10 @@ CREATE TABLE IF NOT EXISTS crowdsec_queue (
   target TEXT NOT NULL,
   alert TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS crowdsec_deletes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  decision INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS crowdsec_pushed (
   jail TEXT NOT NULL,
@@ -159,6 +175,29 @@ export function openCrowdsecStore(store: Store): CrowdsecStore {
     },
     unqueue(jail, target) {
       return run("DELETE FROM crowdsec_queue WHERE jail = ? AND target = ?", jail, target);
+    },
+    queueDeletes(ids, max) {
+      if (ids.length === 0) return 0;
+      return store.transaction(() => {
+        for (const id of ids) run("INSERT INTO crowdsec_deletes (decision) VALUES (?)", id);
+        const over = this.queuedDeletes() - max;
+        if (over <= 0) return 0;
+        return run(
+          "DELETE FROM crowdsec_deletes WHERE id IN (SELECT id FROM crowdsec_deletes ORDER BY id LIMIT ?)",
+          over,
+        );
+      });
+    },
+    peekDeletes(limit) {
+      return all("SELECT decision FROM crowdsec_deletes ORDER BY id LIMIT ?", limit).map((r) =>
+        Number(r.decision)
+      );
+    },
+    deleted(id) {
+      run("DELETE FROM crowdsec_deletes WHERE decision = ?", id);
+    },
+    queuedDeletes() {
+      return Number(all("SELECT count(*) AS n FROM crowdsec_deletes")[0]?.n ?? 0);
     },
     savePushed(jail, target, ids, until) {
       run(

@@ -1,6 +1,12 @@
 import { assertEquals, assertOk } from "../_assert.ts";
 import { buildAlert, parseGoDuration, vetDecision } from "../../lib/crowdsec/mod.ts";
-import type { Cidr } from "../../lib/core/mod.ts";
+import { type Cidr, parseIp } from "../../lib/core/mod.ts";
+import {
+  type BanAction,
+  type BanPolicy,
+  createBanState,
+  recordFailure,
+} from "../../lib/decide/mod.ts";
 
 const OPTIONS = {
   maxPrefixV4: 16,
@@ -92,4 +98,33 @@ Deno.test("buildAlert() makes one alert with its decision: scope, remaining time
     }),
     undefined,
   );
+});
+
+Deno.test("an alert built for an automatic ban starts at the ban's first failure", () => {
+  const s = createBanState({ maxTracked: 100 });
+  const policy: BanPolicy = {
+    jail: "sshd",
+    maxRetry: 3,
+    findTime: 600,
+    banTime: 3600,
+    increment: { enabled: false, factor: 1, multipliers: [], maxtime: 0, overalljails: false },
+    ipv6Prefix: 64,
+    ipv6PrefixMaxRetry: undefined,
+    ipv4Prefix: undefined,
+    ipv4PrefixMaxRetry: undefined,
+  };
+  const addr = parseIp("192.0.2.7");
+  assertOk(addr);
+  let actions: BanAction[] = [];
+  for (const time of [1000, 1200, 1500]) {
+    actions = recordFailure(s, policy, { addr, time }, { now: 1500, ignore: () => undefined });
+  }
+  const a = actions[0];
+  assertOk(a?.kind === "ban" && a.firstFailure !== undefined);
+  const alert = buildAlert({ ...a.ban, firstFailure: a.firstFailure }, {
+    scenarioPrefix: "banwatch",
+    now: 1500,
+  });
+  assertEquals(alert?.start_at, new Date(1000 * 1000).toISOString());
+  assertEquals(alert?.stop_at, new Date(1500 * 1000).toISOString());
 });

@@ -106,6 +106,7 @@ Deno.test("recordFailure() bans at the maxRetry-th failure within findTime, edge
     origin: "auto",
     line: "line 1.2.3.4 1600",
   });
+  assertEquals(a.firstFailure, 1000);
 });
 
 Deno.test("recordFailure() drops failures one second past the window", () => {
@@ -302,6 +303,8 @@ Deno.test("recordFailure() bans an IPv6 prefix when enough distinct addresses fa
   assertEquals(fail(s, p, "2001:db8:1:3::3", 103), []); // another /64
   const actions = fail(s, p, "2001:db8:1:2:ffff::3", 104);
   assertEquals(bans(actions), [{ target: "2001:db8:1:2::/64", since: 104, until: 3704 }]);
+  // each member counts from its newest failure: ::1's 101 starts the escalation
+  assertEquals(actions[0]?.kind === "ban" ? actions[0].firstFailure : undefined, 101);
   const ban = activeBans(s)[0]!;
   assertEquals(ban.failures, 3);
   // any address of the banned prefix is now ignored

@@ -51,6 +51,35 @@ Deno.test("openCrowdsecStore() keeps a bounded queue, pushed ids and decisions a
   }
 });
 
+Deno.test("openCrowdsecStore() keeps a bounded queue of decision deletes across reopen", async () => {
+  const dir = await Deno.makeTempDir();
+  const logger = createLogger({ level: "error", write: () => {} });
+  try {
+    const path = `${dir}/state.db`;
+    let store = openStore(path, { logger, now: () => 100 });
+    let cs = openCrowdsecStore(store);
+    assertEquals(cs.queueDeletes([], 3), 0);
+    assertEquals(cs.queueDeletes([4, 5], 3), 0);
+    // over the bound: the oldest go, and are counted
+    assertEquals(cs.queueDeletes([6, 7], 3), 1);
+    assertEquals(cs.peekDeletes(10), [5, 6, 7]);
+    store.close();
+
+    store = openStore(path, { logger, now: () => 100 });
+    cs = openCrowdsecStore(store);
+    assertEquals(cs.queuedDeletes(), 3);
+    assertEquals(cs.peekDeletes(1), [5]);
+    cs.deleted(5);
+    assertEquals(cs.peekDeletes(10), [6, 7]);
+    cs.deleted(6);
+    cs.deleted(7);
+    assertEquals(cs.queuedDeletes(), 0);
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("savedCrowdsecStatus() reads queue, drops and stored decisions from a read-only store; status shows them", async () => {
   const dir = await Deno.makeTempDir();
   const logger = createLogger({ level: "error", write: () => {} });
