@@ -45,7 +45,9 @@ interface PreviousFailure {
 }
 
 /** Per file: the jails whose failure the previous line was (empty when it was none). */
-const previousFailures = new WeakMap<TailRuntime, Map<JailRuntime, PreviousFailure>>();
+const previousFailures = new WeakMap<TailRuntime, ReadonlyMap<JailRuntime, PreviousFailure>>();
+/** "The previous line was no failure": shared, never written to. */
+const NO_FAILURE: ReadonlyMap<JailRuntime, PreviousFailure> = new Map();
 
 /**
  * matchLine()'s verdict on a line, resolved by the jail's sessions; a line that lacks every
@@ -95,7 +97,7 @@ export async function ingestBatch(
   // it): a batch is handled within milliseconds, and the clock only resolves dates here.
   const wall = ctx.options.now();
   let judged = 0;
-  let previous = previousFailures.get(rt) ?? new Map<JailRuntime, PreviousFailure>();
+  let previous: ReadonlyMap<JailRuntime, PreviousFailure> = previousFailures.get(rt) ?? NO_FAILURE;
   for (const line of batch.lines) {
     const text = line.text;
     // syslogd's `last message repeated N times` after a failure: N more of the same failure.
@@ -109,8 +111,9 @@ export async function ingestBatch(
       }
       continue;
     }
-    const current = new Map<JailRuntime, PreviousFailure>();
-    previous = current;
+    // Made only for a line that fails: no allocation per line in a catch-up of clean lines.
+    let current: Map<JailRuntime, PreviousFailure> | undefined;
+    previous = NO_FAILURE;
     // A cut line lost the text the filters anchor on at its end: never match it.
     if (line.truncated) {
       if (!rt.warnedTruncated) {
@@ -153,7 +156,11 @@ export async function ingestBatch(
       const addrs = v.addr ? [v.addr] : jail.config.usedns ? await resolveCached(ctx, v.host) : [];
       const ignoredBefore = ctx.state.counters.ignored;
       const kept = text.length > MAX_BAN_LINE ? `${text.slice(0, MAX_BAN_LINE)}…` : text;
-      if (addrs.length > 0) current.set(jail, { addrs, time: v.time, line: kept });
+      if (addrs.length > 0) {
+        current ??= new Map();
+        current.set(jail, { addrs, time: v.time, line: kept });
+        previous = current;
+      }
       for (const addr of addrs) {
         tallyFailure(failures, {
           jail: jail.config.name,
