@@ -15,21 +15,32 @@ export interface FormatOptions {
 }
 
 /**
- * Formats an epoch-seconds time as `YYYY-MM-DD HH:MM:SS` in the given or local zone.
- * @param seconds epoch seconds
+ * A formatter of epoch-seconds times as `YYYY-MM-DD HH:MM[:SS]` in the given or local zone
+ * (one Intl formatter, reused for every time it formats).
+ * @param options the zone, and whether seconds are shown (default true)
  */
-export function formatTime(seconds: number, options: { timeZone?: string } = {}): string {
+export function timeFormatter(
+  options: { timeZone?: string; seconds?: boolean } = {},
+): (seconds: number) => string {
   const format = new Intl.DateTimeFormat("sv-SE", {
     year: "numeric",
     month: "2-digit",
     day: "2-digit",
     hour: "2-digit",
     minute: "2-digit",
-    second: "2-digit",
+    ...(options.seconds === false ? {} : { second: "2-digit" }),
     hourCycle: "h23",
     ...(options.timeZone === undefined ? {} : { timeZone: options.timeZone }),
   });
-  return format.format(new Date(seconds * 1000));
+  return (seconds) => format.format(new Date(seconds * 1000));
+}
+
+/**
+ * Formats an epoch-seconds time as `YYYY-MM-DD HH:MM:SS` in the given or local zone.
+ * @param seconds epoch seconds
+ */
+export function formatTime(seconds: number, options: { timeZone?: string } = {}): string {
+  return timeFormatter(options)(seconds);
 }
 
 /**
@@ -57,7 +68,7 @@ export function formatTable(headers: readonly string[], rows: readonly string[][
  * @param report the daemon's (or the saved) report
  */
 export function formatStatus(report: StatusReport, options: FormatOptions): string {
-  const t = (s: number): string => formatTime(s, options);
+  const t = timeFormatter(options);
   const out: string[] = [];
   if (report.running) {
     out.push(
@@ -138,7 +149,7 @@ export function formatStatus(report: StatusReport, options: FormatOptions): stri
  */
 export function formatBanned(bans: readonly BannedEntry[], options: FormatOptions): string {
   if (bans.length === 0) return "no active bans\n";
-  const t = (s: number): string => formatTime(s, options);
+  const t = timeFormatter(options);
   const sorted = [...bans].sort((a, b) =>
     a.jail < b.jail ? -1 : a.jail > b.jail ? 1 : a.since - b.since
   );

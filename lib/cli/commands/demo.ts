@@ -8,13 +8,13 @@
 import { parseArgs } from "node:util";
 import type { Command, CommandContext } from "../command.ts";
 import { type Config, parseConfig } from "../../config/mod.ts";
-import { formatBanned, formatStatus } from "../format.ts";
+import { formatBanned, formatStatus, timeFormatter } from "../format.ts";
 import { runDaemon } from "./run.ts";
 import { DEMO_LOGS, EXAMPLE_CONFIG } from "../demo_data.ts";
 import { createLogger, UsageError } from "../../core/mod.ts";
 import { openStore, STATE_DB_NAME } from "../../state/mod.ts";
 import { formatReport } from "../report.ts";
-import { noColor, reportFromStore, shortTime } from "./report.ts";
+import { noColor, reportFromStore } from "./report.ts";
 
 const HELP = `Usage: banwatch demo [--keep]
 
@@ -86,7 +86,12 @@ async function runDemo(args: string[], ctx: CommandContext): Promise<number> {
         since: 86400,
         jails: config.jails.map((j) => j.name),
       });
-      ctx.io.out(formatReport(report, { time: shortTime("UTC"), ascii: noColor() }));
+      ctx.io.out(
+        formatReport(report, {
+          time: timeFormatter({ timeZone: "UTC", seconds: false }),
+          ascii: noColor(),
+        }),
+      );
     } finally {
       store.close();
     }

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import type { Command, CommandContext } from "../command.ts";
+import { timeFormatter } from "../format.ts";
 import { loadConfigView } from "./control.ts";
 import { buildReport, formatReport, isEmptyReport, type Report } from "../report.ts";
 import {
@@ -139,28 +140,11 @@ async function runReport(args: string[], ctx: CommandContext): Promise<number> {
   }
   if (values.periodic && isEmptyReport(report)) return 0;
   ctx.io.out(formatReport(report, {
-    time: shortTime(),
+    time: timeFormatter({ seconds: false }),
     ascii: values.ascii || values.periodic || noColor(),
     title: !values.periodic,
   }));
   return 0;
-}
-
-/**
- * `YYYY-MM-DD HH:MM` in the given or local zone.
- * @param timeZone an IANA zone (default: the local one)
- */
-export function shortTime(timeZone?: string): (seconds: number) => string {
-  const format = new Intl.DateTimeFormat("sv-SE", {
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-    ...(timeZone === undefined ? {} : { timeZone }),
-  });
-  return (seconds) => format.format(new Date(seconds * 1000));
 }
 
 /** The `report` command. */
